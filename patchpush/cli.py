@@ -1,0 +1,125 @@
+"""The `patchpush` command: the same pipeline on a local clone. With no API key, the offline writer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from patchpush import __version__, pipeline, report, settings
+from patchpush.errors import PatchPushError
+from patchpush.models import RunReport
+
+# Flags that are switches on the command line but inputs everywhere else.
+_SWITCHES = ("dry-run",)
+# Secrets come from the environment, never from argv (visible to every process on the machine).
+_FROM_ENV = {"openai-api-key": "OPENAI_API_KEY", "github-token": "GITHUB_TOKEN"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="patchpush",
+        description="Write patch notes for what changed in a git repository. "
+        "Without OPENAI_API_KEY the offline writer groups commits by Conventional Commit type.",
+    )
+    parser.add_argument("--version", action="version", version=f"patchpush {__version__}")
+    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the clone to describe (default: .)")
+    parser.add_argument(
+        "--commit", action="store_true", help="also make a local git commit of the notes file"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="print the notes as Markdown or as the JSON notes structure",
+    )
+    parser.add_argument("--repository", default="", help="owner/name, for links to the web (optional)")
+    for name, default in settings.DEFAULTS.items():
+        if name in _FROM_ENV:
+            continue
+        if name in _SWITCHES:
+            parser.add_argument(
+                f"--{name}",
+                action="store_const",
+                const="true",
+                default=None,
+                help="generate and print the notes, write nothing",
+            )
+        else:
+            parser.add_argument(
+                f"--{name}",
+                default=None,
+                metavar="VALUE",
+                help=f"(default: {default or 'empty'})" if default else None,
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    repo: Path = args.repo.resolve()
+    flags = {
+        name: getattr(args, name.replace("-", "_")) for name in settings.DEFAULTS if name not in _FROM_ENV
+    }
+    flags.update({name: os.environ[var] for name, var in _FROM_ENV.items() if os.environ.get(var)})
+    log_path = repo / settings.DEFAULTS["failure-log"]
+    secrets = [v for k, v in flags.items() if k in _FROM_ENV and v]
+    try:
+        config = settings.load(
+            workspace=repo,
+            env=os.environ,
+            cli=flags,
+            repository=args.repository,
+            backend="git",
+            local_commit=args.commit,
+            output_format=args.format,
+        )
+        log_path = config.failure_log
+        outcome = pipeline.run(config, pipeline.build(config))
+    except PatchPushError as exc:
+        outcome = RunReport(
+            outcome="failed",
+            file=flags.get("file") or settings.DEFAULTS["file"],
+            error=exc.message,
+            error_stage=exc.stage,
+            hint=exc.hint,
+        )
+    except Exception:  # our only broad except on this face: anything else is a bug
+        redact = report.Redactor(secrets)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(report.failure_line("this is a bug in patch-push", stage="run") + "\n")
+            log.write(redact(traceback.format_exc()))
+        print(f"error: this is a bug in patch-push; the traceback is in {log_path}", file=sys.stderr)
+        return 2
+    return _finish(outcome, log_path=log_path, secrets=secrets, output_format=args.format)
+
+
+def _finish(outcome: RunReport, *, log_path: Path, secrets: list[str], output_format: str) -> int:
+    redact = report.Redactor(secrets)
+    failure_log = report.write_failure_log(outcome, log_path, redact)
+    for warning in outcome.warnings:
+        print(f"warning: {redact(warning)}", file=sys.stderr)
+    if output_format == "json" and outcome.notes is not None:
+        sys.stdout.write(redact(outcome.notes.to_json()))
+    elif outcome.outcome in ("dry-run", "failed") and outcome.notes_markdown:
+        sys.stdout.write(redact(outcome.notes_markdown))
+    if outcome.error:
+        hint = f" ({outcome.hint})" if outcome.hint else ""
+        print(f"error: {redact(outcome.error)}{redact(hint)}", file=sys.stderr)
+        if failure_log:
+            print(f"the failure log is {failure_log}", file=sys.stderr)
+        return 1
+    target = outcome.publish.commit_sha if outcome.publish and outcome.publish.commit_sha else ""
+    print(
+        f"patchpush: {outcome.outcome} {outcome.file} ({outcome.changes} changes) {target}".rstrip(),
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

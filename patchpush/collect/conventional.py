@@ -1,0 +1,114 @@
+"""Turn a raw commit (message, author) into a `Change`: Conventional Commit fields, PR number, co-authors.
+
+Both collectors share it, so a commit reads the same whether it came from `git log` or the REST API.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+
+from patchpush.models import Change
+
+# type(scope)!: description  -- https://www.conventionalcommits.org/en/v1.0.0/#specification
+_HEADER = re.compile(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: +(?P<desc>\S.*)$")
+_BREAKING_FOOTER = re.compile(r"^BREAKING[ -]CHANGE: *(?P<text>.*)$", re.MULTILINE)
+_SQUASH_PR = re.compile(r"\s\(#(?P<n>\d+)\)\s*$")
+_MERGE_PR = re.compile(r"^Merge pull request #(?P<n>\d+) from \S+")
+_REVERT_SUBJECT = re.compile(r'^Revert "(?P<orig>.*)"$')
+_REVERT_BODY = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})")
+_CO_AUTHOR = re.compile(r"^Co-authored-by: *(?P<who>.+?) *<[^>]*> *$", re.MULTILINE | re.IGNORECASE)
+
+# The trailer that marks patch-push's own commits, so that no run ever describes them.
+OWN_TRAILER = "Patch-Push-Notes: true"
+
+
+def parse(
+    *,
+    sha: str,
+    message: str,
+    author_name: str = "",
+    author_email: str = "",
+    author_login: str | None = None,
+    date: str = "",
+    parents: tuple[str, ...] = (),
+) -> Change:
+    subject, _, body = message.strip("\n").partition("\n")
+    subject = subject.strip()
+    body = body.strip("\n")
+    pr_number: int | None = None
+    pr_title: str | None = None
+    headline = subject
+    if match := _MERGE_PR.match(subject):
+        pr_number = int(match.group("n"))
+        # A merge commit's first body line is the pull request's title.
+        first_body_line = body.strip().split("\n", 1)[0].strip()
+        if first_body_line:
+            headline = pr_title = first_body_line
+    elif match := _SQUASH_PR.search(subject):
+        pr_number = int(match.group("n"))
+        headline = subject[: match.start()].rstrip()
+    reverts = None
+    if _REVERT_SUBJECT.match(headline) or headline.lower().startswith("revert:"):
+        found = _REVERT_BODY.search(body)
+        reverts = found.group("sha") if found else ""
+    ctype = scope = None
+    breaking = False
+    description = headline
+    if match := _HEADER.match(headline):
+        ctype = match.group("type").lower()
+        scope = (match.group("scope") or "").strip() or None
+        breaking = bool(match.group("bang"))
+        description = match.group("desc").strip()
+    if _BREAKING_FOOTER.search(body):
+        breaking = True
+    if reverts is not None and ctype is None:
+        ctype = "revert"
+        if orig := _REVERT_SUBJECT.match(headline):
+            description = orig.group("orig")
+    co_authors = tuple(dict.fromkeys(m.group("who") for m in _CO_AUTHOR.finditer(body)))
+    return Change(
+        sha=sha,
+        subject=subject,
+        body=body,
+        author_name=author_name,
+        author_email=author_email,
+        author_login=author_login,
+        date=date,
+        parents=parents,
+        type=ctype,
+        scope=scope,
+        breaking=breaking,
+        description=description,
+        reverts=reverts,
+        co_authors=co_authors,
+        pr_number=pr_number,
+        pr_title=pr_title,
+    )
+
+
+def is_own_commit(message: str) -> bool:
+    return OWN_TRAILER in message
+
+
+def is_excluded_author(excluded: Iterable[str], *names: str | None) -> bool:
+    wanted = {e.lower() for e in excluded}
+    return any(n and n.lower() in wanted for n in names)
+
+
+def paths_selected(paths: Iterable[str], include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """A commit stays when any file it touches is included and not excluded (no filters: always)."""
+    if not include and not exclude:
+        return True
+    return any((not include or _matches(path, include)) and not _matches(path, exclude) for path in paths)
+
+
+def _matches(path: str, patterns: tuple[str, ...]) -> bool:
+    # A bare directory (`docs/` or `docs`) means everything under it, as in .gitignore.
+    return any(
+        fnmatch.fnmatchcase(path, pattern)
+        or path.startswith(pattern.rstrip("/") + "/")
+        or fnmatch.fnmatchcase(path, pattern.rstrip("/") + "/*")
+        for pattern in patterns
+    )

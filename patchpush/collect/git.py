@@ -1,0 +1,146 @@
+"""Collect from a local clone with `git`: one `git log` streamed and parsed as it arrives."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from patchpush.collect import RangeRequest
+from patchpush.collect.conventional import parse
+from patchpush.collect.selection import select
+from patchpush.errors import CollectError
+from patchpush.models import Change, ChangeSet
+
+# Fields split by US (0x1f), commits by NUL (-z): neither occurs in commit messages git accepts.
+_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%B"
+
+
+class GitSource:
+    """`ChangeSource` over a working clone or bare repository at `repo`."""
+
+    def __init__(self, *, repo: Path, repository: str = "", web_url: str | None = None) -> None:
+        self._repo = repo
+        self._repository = repository or repo.resolve().name
+        self._web_url = web_url
+
+    def changes(self, request: RangeRequest) -> ChangeSet:
+        head_ref = request.until or request.branch or "HEAD"
+        head = self._resolve(head_ref, what="until" if request.until else "branch")
+        base = self._base(request, head)
+        args = ["log", "-z", f"--format={_FORMAT}", f"--max-count={request.max_commits + 1}"]
+        if request.since.kind == "date" and request.since.date is not None:
+            args.append(f"--since={request.since.date.isoformat()}")
+        args.append(f"{base}..{head}" if base else head)
+        args += ["--", *_pathspecs(request.include_paths, request.exclude_paths)]
+        raw = self._log(args)
+        truncated = len(raw) > request.max_commits
+        changes, excluded = select(raw[: request.max_commits], request)
+        return ChangeSet(
+            repository=self._repository,
+            head=head,
+            base=base,
+            changes=tuple(changes),
+            web_url=self._web_url,
+            head_tag=self._tag_at(head),
+            truncated=truncated,
+            excluded=excluded,
+        )
+
+    def _base(self, request: RangeRequest, head: str) -> str | None:
+        since = request.since
+        if since.kind == "ref" and since.ref:
+            return self._resolve(since.ref, what="since")
+        if since.kind == "date":
+            return None
+        if request.last_described and self._is_ancestor(request.last_described, head):
+            return request.last_described
+        return self._previous_tag(head)
+
+    def _previous_tag(self, head: str) -> str | None:
+        """The newest tag below `head` (a tag on `head` itself is this release, not the last one)."""
+        start = f"{head}^" if self._tag_at(head) else head
+        found = self._git(["describe", "--tags", "--abbrev=0", start], check=False)
+        return self._resolve(found, what="tag") if found else None
+
+    def _tag_at(self, sha: str) -> str | None:
+        tags = self._git(["tag", "--points-at", sha, "--sort=-v:refname"], check=False)
+        return tags.splitlines()[0] if tags else None
+
+    def _is_ancestor(self, ancestor: str, head: str) -> bool:
+        result = subprocess.run(
+            ["git", "-C", str(self._repo), "merge-base", "--is-ancestor", ancestor, head],
+            capture_output=True,
+            check=False,
+        )
+        return result.returncode == 0
+
+    def _resolve(self, ref: str, *, what: str) -> str:
+        sha = self._git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
+        if not sha:
+            raise CollectError(
+                f"input '{what}' names '{ref}', which is not a commit, tag or branch in {self._repository}",
+                "check the name; in a shallow checkout use `fetch-depth: 0`",
+            )
+        return sha
+
+    def _log(self, args: list[str]) -> list[Change]:
+        output = self._git(args, strip=False)
+        changes = []
+        for record in output.split("\0"):
+            if not record.strip():
+                continue
+            sha, parents, name, email, date, message = record.lstrip("\n").split("\x1f", 5)
+            changes.append(
+                parse(
+                    sha=sha,
+                    message=message,
+                    author_name=name,
+                    author_email=email,
+                    date=date,
+                    parents=tuple(parents.split(" ")) if parents else (),
+                )
+            )
+        return changes
+
+    def _git(self, args: list[str], *, check: bool = True, strip: bool = True) -> str:
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self._repo), *args],
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise CollectError(
+                "git is not installed", "install git, or run patch-push as the action"
+            ) from exc
+        if result.returncode != 0 and check:
+            first = (result.stderr.strip().splitlines() or ["unknown error"])[0]
+            if "not a git repository" in result.stderr:
+                raise CollectError(
+                    f"{self._repo} is not a git repository", "run inside a clone or pass --repo"
+                )
+            raise CollectError(f"git {args[0]} failed in {self._repo}: {first}")
+        if result.returncode != 0:
+            return ""
+        return result.stdout.strip() if strip else result.stdout
+
+
+def _pathspecs(include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
+    """Globs as git pathspecs, so git itself keeps only commits touching the wanted paths."""
+
+    def globs(pattern: str) -> list[str]:
+        pattern = pattern.strip().rstrip("/") or "**"
+        if re.search(r"[*?\[]", pattern):
+            return [pattern]
+        # A plain name is a file or a directory, as in .gitignore.
+        return [pattern, f"{pattern}/**"]
+
+    specs = [f":(glob){g}" for p in include for g in globs(p)]
+    specs += [f":(glob,exclude){g}" for p in exclude for g in globs(p)]
+    if exclude and not include:
+        specs.insert(0, ".")
+    return specs

@@ -1,0 +1,169 @@
+"""The plain, frozen types the stages pass to each other. Each can be saved to JSON and loaded back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+# `written` is the CLI's: the file was written locally without a commit. The action never says it.
+OutcomeName = Literal["committed", "pull-request", "skipped", "dry-run", "failed", "written"]
+
+
+@dataclass(frozen=True)
+class Since:
+    """Where the range starts: after the last described commit, after a ref, or after a moment."""
+
+    kind: Literal["auto", "ref", "date"]
+    ref: str | None = None
+    date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One commit in the described range, with its pull request where there is one."""
+
+    sha: str
+    subject: str
+    body: str = ""
+    author_name: str = ""
+    author_email: str = ""
+    author_login: str | None = None
+    date: str = ""
+    parents: tuple[str, ...] = ()
+    # Conventional Commit fields; `type` is None for a message that is not conventional.
+    type: str | None = None
+    scope: str | None = None
+    breaking: bool = False
+    description: str = ""
+    reverts: str | None = None
+    co_authors: tuple[str, ...] = ()
+    pr_number: int | None = None
+    pr_title: str | None = None
+    pr_body: str | None = None
+    pr_labels: tuple[str, ...] = ()
+    pr_author: str | None = None
+
+    @property
+    def short_sha(self) -> str:
+        return self.sha[:7]
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What one run describes: the commits after `base` up to and including `head`, newest first."""
+
+    repository: str
+    head: str
+    base: str | None = None
+    changes: tuple[Change, ...] = ()
+    # Web address of the repository (https://github.com/owner/name); links are built from it.
+    web_url: str | None = None
+    head_tag: str | None = None
+    truncated: bool = False
+    excluded: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ChangeSet:
+        raw = json.loads(text)
+        changes = tuple(_change_from_dict(c) for c in raw.pop("changes", []))
+        return cls(changes=changes, **raw)
+
+    def by_sha(self) -> dict[str, Change]:
+        return {c.sha: c for c in self.changes}
+
+
+def _change_from_dict(raw: dict[str, Any]) -> Change:
+    for key in ("co_authors", "pr_labels", "parents"):
+        raw[key] = tuple(raw.get(key, ()))
+    return Change(**raw)
+
+
+@dataclass(frozen=True)
+class NoteItem:
+    """One line of the notes and the changes it describes."""
+
+    text: str
+    shas: tuple[str, ...] = ()
+    prs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: tuple[NoteItem, ...]
+
+
+@dataclass(frozen=True)
+class WriterReport:
+    """How the notes were written: which writer, why the LLM was not used, what it cost and fixed."""
+
+    writer: Literal["llm", "offline"] = "offline"
+    fallback_reason: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+    invented_refs: int = 0
+    dropped_items: int = 0
+    added_for_coverage: int = 0
+
+
+@dataclass(frozen=True)
+class ReleaseNotes:
+    title: str
+    summary: str
+    sections: tuple[Section, ...]
+    report: WriterReport = field(default_factory=WriterReport)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ReleaseNotes:
+        raw = json.loads(text)
+        sections = tuple(
+            Section(
+                title=s["title"],
+                items=tuple(
+                    NoteItem(text=i["text"], shas=tuple(i.get("shas", ())), prs=tuple(i.get("prs", ())))
+                    for i in s["items"]
+                ),
+            )
+            for s in raw["sections"]
+        )
+        report = WriterReport(**raw.get("report", {}))
+        return cls(title=raw["title"], summary=raw["summary"], sections=sections, report=report)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    outcome: OutcomeName
+    file: str
+    commit_sha: str | None = None
+    commit_url: str | None = None
+    pull_request_url: str | None = None
+    release_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Everything the report stage turns into outputs, the job summary and the failure log."""
+
+    outcome: OutcomeName
+    file: str
+    notes_markdown: str = ""
+    notes: ReleaseNotes | None = None
+    publish: PublishResult | None = None
+    writer: WriterReport | None = None
+    range_from: str | None = None
+    range_to: str | None = None
+    changes: int = 0
+    error: str | None = None
+    error_stage: str | None = None
+    hint: str | None = None
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,153 @@
+"""Wire the stages: settings -> collect -> notes -> publish, and return what happened as a `RunReport`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patchpush.collect import ChangeSource, RangeRequest
+from patchpush.collect.conventional import OWN_TRAILER
+from patchpush.errors import NotesError, PatchPushError
+from patchpush.models import ChangeSet, ReleaseNotes, RunReport
+from patchpush.notes import NotesWriter
+from patchpush.notes.render import render_text
+from patchpush.publish import Publisher
+from patchpush.publish.document import last_described, merge, wrap
+from patchpush.settings import Settings
+
+
+@dataclass(frozen=True)
+class Stages:
+    source: ChangeSource
+    writer: NotesWriter
+    publisher: Publisher
+
+
+def build(settings: Settings) -> Stages:
+    """The one place that chooses implementations."""
+    if settings.backend == "github":
+        from patchpush.collect.github_api import GitHubApiSource
+        from patchpush.publish.contents_api import ContentsApiPublisher, connect
+
+        client = connect(settings)
+        source: ChangeSource = GitHubApiSource(client=client)
+        publisher: Publisher = ContentsApiPublisher(
+            client=client,
+            file=settings.file,
+            on_protected_branch=settings.on_protected_branch,
+            release=settings.release,
+        )
+    else:
+        from patchpush.collect.git import GitSource
+        from patchpush.publish.local_file import LocalFilePublisher
+
+        web_url = f"{settings.server_url}/{settings.repository}" if settings.repository else None
+        source = GitSource(repo=settings.workspace, repository=settings.repository, web_url=web_url)
+        publisher = LocalFilePublisher(
+            repo=settings.workspace, file=settings.file, commit=settings.local_commit
+        )
+    return Stages(source=source, writer=_writer(settings), publisher=publisher)
+
+
+def _writer(settings: Settings) -> NotesWriter:
+    if settings.writer == "offline":
+        from patchpush.notes.offline import OfflineWriter
+
+        return OfflineWriter()
+    from patchpush.notes.llm import LlmWriter  # lazily: importing openai costs ~0.4 s
+
+    return LlmWriter.from_settings(settings)
+
+
+def commit_message(settings: Settings) -> str:
+    # str.replace, not format(): a user's message may contain other braces.
+    return settings.commit_message.replace("{file}", settings.file) + f"\n\n{OWN_TRAILER}\n"
+
+
+def run(settings: Settings, stages: Stages) -> RunReport:
+    """Never raises a PatchPushError: a failure is a `failed` report that keeps whatever was generated."""
+    notes: ReleaseNotes | None = None
+    markdown = ""
+    changes: ChangeSet | None = None
+    try:
+        old = stages.publisher.read(settings.file)
+        changes = stages.source.changes(
+            RangeRequest(
+                since=settings.since,
+                until=settings.until,
+                branch=settings.branch,
+                last_described=last_described(old),
+                max_commits=settings.max_commits,
+                include_paths=settings.include_paths,
+                exclude_paths=settings.exclude_paths,
+                exclude_authors=settings.exclude_authors,
+            )
+        )
+        warnings = _warnings(settings, changes)
+        if not changes.changes:
+            return RunReport(
+                outcome="skipped",
+                file=settings.file,
+                range_from=changes.base,
+                range_to=changes.head,
+                warnings=warnings,
+            )
+        notes = stages.writer.write(changes)
+        template = stages.publisher.read(settings.template) if settings.template else None
+        if settings.template and template is None:
+            raise NotesError(
+                f"template '{settings.template}' does not exist in the repository",
+                "check the `template` input, a path relative to the repository root",
+            )
+        markdown = render_text(
+            notes, changes, template=template, template_name=settings.template or "the built-in template"
+        )
+        warnings += _writer_warnings(notes)
+        base = dict(
+            file=settings.file,
+            notes_markdown=markdown,
+            notes=notes,
+            writer=notes.report,
+            range_from=changes.base,
+            range_to=changes.head,
+            changes=len(changes.changes),
+            warnings=warnings,
+        )
+        if settings.dry_run:
+            return RunReport(outcome="dry-run", **base)  # type: ignore[arg-type]
+        section = wrap(markdown, base=changes.base, head=changes.head)
+        result = stages.publisher.publish(
+            lambda old_text: merge(old_text, section, mode=settings.mode), message=commit_message(settings)
+        )
+        return RunReport(outcome=result.outcome, publish=result, **base)  # type: ignore[arg-type]
+    except PatchPushError as exc:
+        return RunReport(
+            outcome="failed",
+            file=settings.file,
+            notes_markdown=markdown,
+            notes=notes,
+            writer=notes.report if notes else None,
+            range_from=changes.base if changes else None,
+            range_to=changes.head if changes else None,
+            changes=len(changes.changes) if changes else 0,
+            error=exc.message,
+            error_stage=exc.stage,
+            hint=exc.hint,
+        )
+
+
+def _warnings(settings: Settings, changes: ChangeSet) -> tuple[str, ...]:
+    if changes.truncated:
+        return (
+            f"the range holds more than {settings.max_commits} commits; only the newest "
+            f"{settings.max_commits} are described (raise `max-commits` or narrow `since`)",
+        )
+    return ()
+
+
+def _writer_warnings(notes: ReleaseNotes) -> tuple[str, ...]:
+    if notes.report.fallback_reason:
+        return (
+            f"the LLM writer was not used ({notes.report.fallback_reason}); "
+            "these notes come from the offline writer",
+        )
+    return ()
