@@ -40,17 +40,20 @@ def parse(
     pr_number: int | None = None
     pr_title: str | None = None
     headline = subject
-    if match := _MERGE_PR.match(subject):
+    # Cheap substring tests guard each regex: this runs once per commit, 50,000 times on large ranges.
+    if subject.startswith("Merge pull request #") and (match := _MERGE_PR.match(subject)):
         pr_number = int(match.group("n"))
         # A merge commit's first body line is the pull request's title.
         first_body_line = body.strip().split("\n", 1)[0].strip()
         if first_body_line:
             headline = pr_title = first_body_line
-    elif match := _SQUASH_PR.search(subject):
+    elif "(#" in subject and (match := _SQUASH_PR.search(subject)):
         pr_number = int(match.group("n"))
         headline = subject[: match.start()].rstrip()
     reverts = None
-    if _REVERT_SUBJECT.match(headline) or headline.lower().startswith("revert:"):
+    if headline[:6].lower() == "revert" and (
+        _REVERT_SUBJECT.match(headline) or headline.lower().startswith("revert:")
+    ):
         found = _REVERT_BODY.search(body)
         reverts = found.group("sha") if found else ""
     ctype = scope = None
@@ -61,13 +64,15 @@ def parse(
         scope = (match.group("scope") or "").strip() or None
         breaking = bool(match.group("bang"))
         description = match.group("desc").strip()
-    if _BREAKING_FOOTER.search(body):
+    if "BREAKING" in body and _BREAKING_FOOTER.search(body):
         breaking = True
     if reverts is not None and ctype is None:
         ctype = "revert"
         if orig := _REVERT_SUBJECT.match(headline):
             description = orig.group("orig")
-    co_authors = tuple(dict.fromkeys(m.group("who") for m in _CO_AUTHOR.finditer(body)))
+    co_authors: tuple[str, ...] = ()
+    if "uthored-by" in body:
+        co_authors = tuple(dict.fromkeys(m.group("who") for m in _CO_AUTHOR.finditer(body)))
     return Change(
         sha=sha,
         subject=subject,
@@ -92,9 +97,9 @@ def is_own_commit(message: str) -> bool:
     return OWN_TRAILER in message
 
 
-def is_excluded_author(excluded: Iterable[str], *names: str | None) -> bool:
-    wanted = {e.lower() for e in excluded}
-    return any(n and n.lower() in wanted for n in names)
+def is_excluded_author(excluded: set[str], *names: str | None) -> bool:
+    """`excluded` holds lower-cased logins, names or e-mail addresses."""
+    return any(n and n.lower() in excluded for n in names)
 
 
 def paths_selected(paths: Iterable[str], include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:

@@ -85,22 +85,30 @@ class GitSource:
         return sha
 
     def _log(self, args: list[str]) -> list[Change]:
-        output = self._git(args, strip=False)
-        changes = []
-        for record in output.split("\0"):
-            if not record.strip():
-                continue
-            sha, parents, name, email, date, message = record.lstrip("\n").split("\x1f", 5)
-            changes.append(
-                parse(
-                    sha=sha,
-                    message=message,
-                    author_name=name,
-                    author_email=email,
-                    date=date,
-                    parents=tuple(parents.split(" ")) if parents else (),
-                )
+        """Parse records while git is still writing them, so git's time and ours overlap."""
+        try:
+            process = subprocess.Popen(
+                ["git", "-C", str(self._repo), *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
+        except FileNotFoundError as exc:
+            raise CollectError(
+                "git is not installed", "install git, or run patch-push as the action"
+            ) from exc
+        assert process.stdout is not None and process.stderr is not None
+        changes: list[Change] = []
+        pending = b""
+        while chunk := process.stdout.read1(1 << 20):
+            records = (pending + chunk).split(b"\0")
+            pending = records.pop()
+            changes.extend(_record(r) for r in records if r.strip())
+        if pending.strip():
+            changes.append(_record(pending))
+        error = process.stderr.read().decode("utf-8", "replace")
+        if process.wait() != 0:
+            first = (error.strip().splitlines() or ["unknown error"])[0]
+            raise CollectError(f"git log failed in {self._repo}: {first}")
         return changes
 
     def _git(self, args: list[str], *, check: bool = True, strip: bool = True) -> str:
@@ -127,6 +135,18 @@ class GitSource:
         if result.returncode != 0:
             return ""
         return result.stdout.strip() if strip else result.stdout
+
+
+def _record(raw: bytes) -> Change:
+    sha, parents, name, email, date, message = raw.decode("utf-8", "replace").lstrip("\n").split("\x1f", 5)
+    return parse(
+        sha=sha,
+        message=message,
+        author_name=name,
+        author_email=email,
+        date=date,
+        parents=tuple(parents.split(" ")) if parents else (),
+    )
 
 
 def _pathspecs(include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:

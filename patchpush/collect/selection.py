@@ -17,11 +17,12 @@ def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], 
     """
     changes = list(raw)
     total = len(changes)
+    excluded = {a.lower() for a in request.exclude_authors}
     changes = [
         c
         for c in changes
         if not is_own_commit(c.body)
-        and not is_excluded_author(request.exclude_authors, c.author_login, c.author_name, c.author_email)
+        and not (excluded and is_excluded_author(excluded, c.author_login, c.author_name, c.author_email))
     ]
     changes = _fold_pull_request_branches(changes)
     changes = _cancel_reverts(changes)

@@ -69,19 +69,24 @@ def title_for(changes: ChangeSet) -> str:
 
 
 def _items(changes: tuple[Change, ...]) -> list[tuple[str, NoteItem]]:
-    by_pr: dict[int, list[Change]] = defaultdict(list)
-    order: list[tuple[str, int | str]] = []
+    """One item per commit, or per pull request when several commits share one."""
+    by_pr: dict[int, list[Change]] = {}
+    order: list[Change | int] = []
     for change in changes:
-        if change.pr_number is not None:
-            if change.pr_number not in by_pr:
-                order.append(("pr", change.pr_number))
-            by_pr[change.pr_number].append(change)
+        number = change.pr_number
+        if number is None:
+            order.append(change)
+        elif number in by_pr:
+            by_pr[number].append(change)
         else:
-            order.append(("sha", change.sha))
-    by_sha = {c.sha: c for c in changes}
+            by_pr[number] = [change]
+            order.append(number)
     items = []
-    for kind, key in order:
-        group = by_pr[key] if kind == "pr" else [by_sha[key]]  # type: ignore[index]
+    for entry in order:
+        if isinstance(entry, Change):
+            items.append((section_of(entry), item_for([entry])))
+            continue
+        group = by_pr[entry]
         lead = next((c for c in group if c.breaking), group[0])
         items.append((section_of(lead), item_for([lead, *(c for c in group if c is not lead)])))
     return items

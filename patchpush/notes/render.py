@@ -20,6 +20,8 @@ _HTML = re.compile(r"[<>]")
 def safe_text(text: str) -> str:
     """Text from commits or a model, made inert: no pings, no raw HTML, no images, one line."""
     text = " ".join(text.split())
+    if not any(c in text for c in "<>@!"):
+        return text
     text = _HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&gt;", text)
     text = _IMAGE.sub("[", text)
     return _MENTION.sub(r"`@\1`", text)
