@@ -26,9 +26,16 @@ def build(settings: Settings) -> Stages:
     """The one place that chooses implementations."""
     if settings.backend == "github":
         from patchpush.collect.github_api import GitHubApiSource
-        from patchpush.publish.contents_api import ContentsApiPublisher, connect
+        from patchpush.github_client import connect
+        from patchpush.publish.contents_api import ContentsApiPublisher
 
-        client = connect(settings)
+        client = connect(
+            token=settings.github_token.reveal(),
+            api_url=settings.api_url,
+            repository=settings.repository,
+            branch=settings.branch,
+            server_url=settings.server_url,
+        )
         source: ChangeSource = GitHubApiSource(client=client)
         publisher: Publisher = ContentsApiPublisher(
             client=client,
@@ -116,7 +123,9 @@ def run(settings: Settings, stages: Stages) -> RunReport:
             return RunReport(outcome="dry-run", **base)  # type: ignore[arg-type]
         section = wrap(markdown, base=changes.base, head=changes.head)
         result = stages.publisher.publish(
-            lambda old_text: merge(old_text, section, mode=settings.mode), message=commit_message(settings)
+            lambda old_text: merge(old_text, section, mode=settings.mode),
+            message=commit_message(settings),
+            section=section,
         )
         return RunReport(outcome=result.outcome, publish=result, **base)  # type: ignore[arg-type]
     except PatchPushError as exc:

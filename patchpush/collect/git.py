@@ -99,7 +99,7 @@ class GitSource:
         assert process.stdout is not None and process.stderr is not None
         changes: list[Change] = []
         pending = b""
-        while chunk := process.stdout.read1(1 << 20):
+        while chunk := process.stdout.read1(1 << 20):  # type: ignore[attr-defined]
             records = (pending + chunk).split(b"\0")
             pending = records.pop()
             changes.extend(_record(r) for r in records if r.strip())

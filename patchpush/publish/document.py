@@ -52,3 +52,16 @@ def prepend_notes(old_text: str | None, section: str) -> str:
     if before and not before.endswith("\n"):
         before += "\n"
     return before + section + ("\n" if after else "") + after
+
+
+def replace_or_prepend(old_text: str, section: str) -> str:
+    """For a release body: swap our earlier section in place, else put ours above the human text."""
+    begin = _BEGIN.search(old_text)
+    if begin:
+        end = old_text.find(_END, begin.end())
+        if end != -1:
+            stop = end + len(_END)
+            if old_text[stop : stop + 1] == "\n":
+                stop += 1
+            return old_text[: begin.start()] + section + old_text[stop:]
+    return section + ("\n" + old_text if old_text.strip() else "")

@@ -25,7 +25,7 @@ class LocalFilePublisher:
         except (OSError, UnicodeDecodeError) as exc:
             raise PublishError(f"cannot read {target}: {exc}") from exc
 
-    def publish(self, update: Update, *, message: str) -> PublishResult:
+    def publish(self, update: Update, *, message: str, section: str = "") -> PublishResult:
         target = self._repo / self._file
         old = self.read(self._file)
         new = update(old)

@@ -1,0 +1,141 @@
+"""The one PyGithub client both GitHub backends share, and the translation of its errors into ours.
+
+Retries live here, in the client: 5xx, 429 and rate limits are retried by urllib3 through PyGithub's
+`GithubRetry`, capped in count and in wait, honouring Retry-After and x-ratelimit-reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import github
+from github.GithubException import GithubException, RateLimitExceededExceedsMaxWait
+from github.GithubRetry import GithubRetry
+
+from patchpush.errors import PatchPushError
+
+USER_AGENT = "patch-push"
+MAX_RETRIES = 4
+# Longest we wait for one rate-limit reset or Retry-After before giving up with a clear error.
+MAX_WAIT_S = 60.0
+
+
+class _BoundedRetry(GithubRetry):
+    """GithubRetry that also retries 429 and never sleeps longer than MAX_WAIT_S for a Retry-After."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait: float | None = super().get_retry_after(response)
+        if wait is not None and wait > self.max_rate_limit_wait_s:
+            raise RateLimitExceededExceedsMaxWait(response.status, {}, dict(response.headers), wait=wait)
+        return wait
+
+    @property
+    def max_rate_limit_wait_s(self) -> float:
+        return self.max_rate_limit_wait if self.max_rate_limit_wait is not None else MAX_WAIT_S
+
+
+@dataclass(frozen=True)
+class GitHubClient:
+    """A connected client for one repository and branch. Building it makes no request."""
+
+    gh: github.Github
+    repository: str
+    branch: str
+    server_url: str
+
+    @property
+    def web_url(self) -> str:
+        return f"{self.server_url}/{self.repository}"
+
+    def repo(self) -> Any:
+        return self.gh.get_repo(self.repository, lazy=True)
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        _, data = self.gh.requester.graphql_query(query, variables)
+        result: dict[str, Any] = data["data"]
+        return result
+
+
+def connect(*, token: str, api_url: str, repository: str, branch: str, server_url: str) -> GitHubClient:
+    retry = _BoundedRetry(
+        total=MAX_RETRIES,
+        backoff_factor=0.5,
+        status_forcelist=[429, 500, 502, 503, 504],
+        # After the last retry, hand back GitHub's own answer so the error can quote it.
+        raise_on_status=False,
+        secondary_rate_wait=MAX_WAIT_S,
+        max_rate_limit_wait=MAX_WAIT_S,
+    )
+    gh = github.Github(
+        auth=github.Auth.Token(token),
+        base_url=api_url,
+        user_agent=USER_AGENT,
+        retry=retry,
+        timeout=30,
+        # One run makes a handful of requests; PyGithub's default 0.25 s spacing would only add wall time.
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+    return GitHubClient(gh=gh, repository=repository, branch=branch, server_url=server_url)
+
+
+def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> PatchPushError:
+    """A PyGithub or transport exception as a one-line error naming the object and what to do."""
+    if isinstance(exc, RateLimitExceededExceedsMaxWait):
+        reset = _reset_time(exc.headers or {})
+        return error(
+            f"GitHub API rate limit exhausted while {doing}" + (f"; it resets at {reset}" if reset else ""),
+            "run again later, or use a token with a higher limit",
+        )
+    if isinstance(exc, GithubException):
+        status, message = exc.status, _message(exc)
+        if status == 401:
+            return error(
+                f"GitHub rejected the token while {doing} (401 {message})",
+                "pass `github-token: ${{ github.token }}` or a valid token",
+            )
+        if status == 403 and "not accessible by integration" in message.lower():
+            return error(
+                f"the token may not do this: {doing} (403 {message})",
+                "add `permissions: contents: write` to the workflow job"
+                " (and `pull-requests: write` for protected branches)",
+            )
+        if status in (403, 429) and "rate limit" in message.lower():
+            reset = _reset_time(exc.headers or {})
+            return error(
+                f"GitHub API rate limit exhausted while {doing}"
+                + (f"; it resets at {reset}" if reset else ""),
+                "run again later, or use a token with a higher limit",
+            )
+        if status == 404:
+            return error(
+                f"not found while {doing} (404 {message})",
+                "check the `branch` input and that the token can see the repository",
+            )
+        if status >= 500:
+            return error(
+                f"GitHub kept failing while {doing} ({status} {message}) after {MAX_RETRIES} retries",
+                "GitHub may be having an incident; run again later",
+            )
+        return error(f"GitHub answered {status} while {doing}: {message}")
+    return error(
+        f"cannot reach GitHub while {doing}: {type(exc).__name__}: {exc}",
+        "check GITHUB_API_URL and the network",
+    )
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data
+    if isinstance(data, dict):
+        return str(data.get("message", "")).split("\n")[0]
+    return str(data or "")
+
+
+def _reset_time(headers: dict[str, Any]) -> str | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = lowered.get("x-ratelimit-reset")
+    if value and str(value).isdigit():
+        return datetime.fromtimestamp(int(value), UTC).strftime("%H:%M:%S UTC")
+    return None
