@@ -60,9 +60,22 @@ def _writer(settings: Settings) -> NotesWriter:
         from patchpush.notes.offline import OfflineWriter
 
         return OfflineWriter()
-    from patchpush.notes.llm import LlmWriter  # lazily: importing openai costs ~0.4 s
+    from patchpush.notes.llm import LlmConfig, LlmWriter
 
-    return LlmWriter.from_settings(settings)
+    key = settings.github_token if settings.writer == "github-models" else settings.openai_api_key
+    return LlmWriter(
+        config=LlmConfig(
+            provider=settings.writer,
+            model=settings.model,
+            api_key=key.reveal(),
+            base_url=settings.base_url,
+            azure_api_version=settings.azure_api_version,
+            max_input_tokens=settings.max_input_tokens,
+            timeout=settings.timeout,
+            language=settings.language,
+            instructions=settings.instructions,
+        )
+    )
 
 
 def commit_message(settings: Settings) -> str:
