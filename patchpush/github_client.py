@@ -129,6 +129,9 @@ def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> Pat
 def _message(exc: GithubException) -> str:
     data = exc.data
     if isinstance(data, dict):
+        errors = data.get("errors")
+        if not data.get("message") and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message", ""))  # GraphQL reports errors in a list
         return str(data.get("message", "")).split("\n")[0]
     return str(data or "")
 

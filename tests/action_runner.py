@@ -43,9 +43,15 @@ def parse_outputs(text: str) -> dict[str, str]:
     return values
 
 
-def run_action(tmp_path: Path, inputs: dict[str, str], *, env: dict[str, str] | None = None,
-               repository: str = "octo-org/widgets", default_branch: str = "main",
-               timeout: float = 120) -> ActionRun:
+def run_action(
+    tmp_path: Path,
+    inputs: dict[str, str],
+    *,
+    env: dict[str, str] | None = None,
+    repository: str = "octo-org/widgets",
+    default_branch: str = "main",
+    timeout: float = 120,
+) -> ActionRun:
     workspace = tmp_path / "workspace"
     files = tmp_path / "file_commands"
     workspace.mkdir(exist_ok=True)
@@ -69,7 +75,20 @@ def run_action(tmp_path: Path, inputs: dict[str, str], *, env: dict[str, str] | 
     # The runner's rule: INPUT_ + name upper-cased with spaces as underscores; hyphens stay.
     full_env.update({f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in inputs.items()})
     full_env.update(env or {})
-    result = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace, env=full_env,
-                            capture_output=True, text=True, timeout=timeout, check=False)
-    return ActionRun(result.returncode, result.stdout, result.stderr, parse_outputs(output.read_text()),
-                     summary.read_text(), workspace)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py")],
+        cwd=workspace,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return ActionRun(
+        result.returncode,
+        result.stdout,
+        result.stderr,
+        parse_outputs(output.read_text()),
+        summary.read_text(),
+        workspace,
+    )

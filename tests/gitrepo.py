@@ -22,7 +22,10 @@ class GitRepo:
     def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
             ["git", "-C", str(self.path), *args],
-            capture_output=True, text=True, check=True, env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **(env or {})},
         )
         return result.stdout.strip()
 
@@ -32,8 +35,14 @@ class GitRepo:
         stamp = f"@{moment} +0000"
         return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
 
-    def commit(self, message: str, *, files: dict[str, str] | None = None, author: str | None = None,
-               day: int | None = None) -> str:
+    def commit(
+        self,
+        message: str,
+        *,
+        files: dict[str, str] | None = None,
+        author: str | None = None,
+        day: int | None = None,
+    ) -> str:
         files = files or {f"file{self._tick}.txt": message}
         for name, content in files.items():
             target = self.path / name

@@ -17,7 +17,10 @@ BAD_INPUTS = [
     ({"file": ".github/workflows/notes.yml"}, "input 'file' must not point into .github/workflows/"),
     ({"max-commits": "-5"}, "input 'max-commits' must be at least 1, not -5"),
     ({"max-commits": "many"}, "input 'max-commits' must be a whole number, not 'many'"),
-    ({"provider": "anthropic"}, "input 'provider' has an unknown value 'anthropic' (use one of: auto, openai"),
+    (
+        {"provider": "anthropic"},
+        "input 'provider' has an unknown value 'anthropic' (use one of: auto, openai",
+    ),
     ({"dry-run": "maybe"}, "input 'dry-run' must be true or false, not 'maybe'"),
     ({"on-protected-branch": "force"}, "input 'on-protected-branch' has an unknown value 'force'"),
     ({"base-url": "ftp://models.local"}, "input 'base-url' must be an http(s) URL, not 'ftp://models.local'"),
@@ -27,8 +30,11 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("inputs", "message"), BAD_INPUTS, ids=[next(iter(i)) + "=" + next(iter(i.values()))
-                                                                 for i, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    BAD_INPUTS,
+    ids=[next(iter(i)) + "=" + next(iter(i.values())) for i, _ in BAD_INPUTS],
+)
 def test_bad_input(tmp_path: Path, inputs: dict[str, str], message: str) -> None:
     run = run_action(tmp_path, {"github-token": "test-token", **inputs})
     errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
@@ -54,6 +60,10 @@ def test_the_token_never_reaches_the_log_or_outputs(tmp_path: Path) -> None:
     assert run.code == 1
     assert f"::add-mask::{token}" in run.stdout.splitlines()[0]
     rest = "\n".join(run.stdout.splitlines()[1:])
-    for text in (rest, run.summary, "\n".join(run.outputs.values()),
-                 (run.workspace / "logs/patch_failures.log").read_text()):
+    for text in (
+        rest,
+        run.summary,
+        "\n".join(run.outputs.values()),
+        (run.workspace / "logs/patch_failures.log").read_text(),
+    ):
         assert token not in text

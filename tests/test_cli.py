@@ -32,8 +32,9 @@ def history(repo: GitRepo) -> GitRepo:
     return repo
 
 
-def test_dry_run_prints_grouped_notes_and_writes_nothing(history: GitRepo,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_grouped_notes_and_writes_nothing(
+    history: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(history, "--dry-run", capsys=capsys)
     assert code == 0
     assert out.index("### Breaking changes") < out.index("### Features") < out.index("### Fixes")
@@ -45,8 +46,9 @@ def test_dry_run_prints_grouped_notes_and_writes_nothing(history: GitRepo,
     assert not (history.path / "logs").exists()
 
 
-def test_commit_then_rerun_is_skipped_and_new_commits_are_added(history: GitRepo,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_commit_then_rerun_is_skipped_and_new_commits_are_added(
+    history: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(history, "--commit", "--mode", "prepend", "--file", "CHANGELOG.md", capsys=capsys)
     assert code == 0, err
     assert history.log("-1") == ["docs: update CHANGELOG.md"]
@@ -68,7 +70,9 @@ def test_commit_then_rerun_is_skipped_and_new_commits_are_added(history: GitRepo
     assert "late fix" in new_part and "add users endpoint" not in new_part
 
 
-def test_prepend_keeps_a_human_written_changelog(history: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_prepend_keeps_a_human_written_changelog(
+    history: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     old = "# Changelog\n\nHand-written intro.\n\n## 1.0.0 - 2025-01-01\n\n* first release  \n"
     (history.path / "CHANGELOG.md").write_text(old)
     code, _, _ = run(history, "--mode", "prepend", "--file", "CHANGELOG.md", capsys=capsys)
@@ -92,16 +96,19 @@ def test_format_json_prints_the_notes_structure(history: GitRepo, capsys: pytest
 def test_user_template(history: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     (history.path / "notes.j2").write_text(
         "# {{ notes.title }} for {{ changes.repository }}\n"
-        "{% for s in notes.sections %}{% for i in s.items %}* {{ i.text | text }}\n{% endfor %}{% endfor %}")
-    code, out, _ = run(history, "--dry-run", "--template", "notes.j2", "--repository", "octo/widgets",
-                       capsys=capsys)
+        "{% for s in notes.sections %}{% for i in s.items %}* {{ i.text | text }}\n{% endfor %}{% endfor %}"
+    )
+    code, out, _ = run(
+        history, "--dry-run", "--template", "notes.j2", "--repository", "octo/widgets", capsys=capsys
+    )
     assert code == 0
     assert out.startswith("# Changes up to ")
     assert "* tidy up some things" in out
 
 
-def test_template_with_a_misspelled_variable_fails_clearly(history: GitRepo,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_template_with_a_misspelled_variable_fails_clearly(
+    history: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     (history.path / "bad.j2").write_text("{{ notes.titel }}")
     code, _, err = run(history, "--template", "bad.j2", capsys=capsys)
     assert code == 1
@@ -117,9 +124,13 @@ def test_links_are_built_from_refs(history: GitRepo, capsys: pytest.CaptureFixtu
     assert f"([`{sha[:7]}`](https://github.com/octo/widgets/commit/{sha}))" in out
 
 
-def test_config_file_is_read_and_flags_override_it(history: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_file_is_read_and_flags_override_it(
+    history: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     (history.path / ".github").mkdir()
-    (history.path / ".github/patchpush.yml").write_text("file: NOTES.md\nmode: prepend\nexclude-authors: none\n")
+    (history.path / ".github/patchpush.yml").write_text(
+        "file: NOTES.md\nmode: prepend\nexclude-authors: none\n"
+    )
     code, _, _ = run(history, capsys=capsys)
     assert code == 0
     assert "bump lib" in (history.path / "NOTES.md").read_text()
@@ -137,7 +148,13 @@ def test_unknown_config_key_names_file_and_key(history: GitRepo, capsys: pytest.
 
 def test_installed_console_script_runs_offline_on_a_fresh_clone(history: GitRepo) -> None:
     script = Path(sys.executable).with_name("patchpush")
-    result = subprocess.run([str(script), "--dry-run"], cwd=history.path, capture_output=True, text=True,
-                            check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(history.path)})
+    result = subprocess.run(
+        [str(script), "--dry-run"],
+        cwd=history.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(history.path)},
+    )
     assert result.returncode == 0, result.stderr
     assert "### Features" in result.stdout

@@ -36,15 +36,15 @@ query($owner: String!, $name: String!, $head: String!, $after: String, $since: G
     head: object(expression: $head) {
       ... on Commit {
         oid
-        history(first: PAGE, after: $after, since: $since) {
+        history(first: __PAGE__, after: $after, since: $since) {
           pageInfo { hasNextPage endCursor }
-          nodes { COMMIT }
+          nodes { __COMMIT_FIELDS__ }
         }
       }
     }
   }
 }
-""".replace("PAGE", str(PAGE)).replace("COMMIT", _COMMIT)
+""".replace("__PAGE__", str(PAGE)).replace("__COMMIT_FIELDS__", _COMMIT)
 _BREAKING_LABELS = {"breaking", "breaking-change", "breaking change", "semver:major", "major"}
 _LABEL_TYPES = {
     "bug": "fix",
@@ -136,7 +136,7 @@ class GitHubApiSource:
             head=head,
             base=base,
             changes=tuple(kept),
-            web_url=repository.get("url") or self._client.web_url,
+            web_url=self._client.web_url,
             head_tag=head_tag,
             truncated=truncated,
             excluded=excluded,

@@ -97,18 +97,20 @@ class ContentsApiPublisher:
                 if ref_exc.status != 422:  # 422: it exists from an earlier run: reuse it
                     raise
             result = self._commit(update, message=message, branch=branch)
-            owner = self._client.repository.split("/")[0]
-            existing = list(repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)[:1])
-            pull = (
-                existing[0]
-                if existing
-                else repo.create_pull(
+            try:
+                pull = repo.create_pull(
                     base=base,
                     head=branch,
                     title=message.splitlines()[0],
                     body="Patch notes by patch-push: the branch is protected, so they come as a PR.",
                 )
-            )
+            except GithubException as pull_exc:
+                # 422 "A pull request already exists": an earlier run opened it; the commit updated it.
+                owner = self._client.repository.split("/")[0]
+                open_pulls = repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)
+                pull = next(iter(open_pulls), None)
+                if pull_exc.status != 422 or pull is None:
+                    raise
         except GithubException as pr_exc:
             raise self._error(
                 pr_exc, f"opening a pull request for {self._file} against {self._where(base)}"

@@ -15,14 +15,25 @@ from patchpush.collect.conventional import parse
         ("chore: bump\n\nBREAKING CHANGE: config moved", "chore", None, True, "bump"),
         ("Feat: capitalised type", "feat", None, False, "capitalised type"),
         ("Update README", None, None, False, "Update README"),
-        ("feat:missing space is not conventional", None, None, False, "feat:missing space is not conventional"),
+        (
+            "feat:missing space is not conventional",
+            None,
+            None,
+            False,
+            "feat:missing space is not conventional",
+        ),
     ],
 )
-def test_conventional_fields(message: str, ctype: str | None, scope: str | None, breaking: bool,
-                             description: str) -> None:
+def test_conventional_fields(
+    message: str, ctype: str | None, scope: str | None, breaking: bool, description: str
+) -> None:
     change = parse(sha="a" * 40, message=message)
     assert (change.type, change.scope, change.breaking, change.description) == (
-        ctype, scope, breaking, description)
+        ctype,
+        scope,
+        breaking,
+        description,
+    )
 
 
 def test_squash_merge_subject_gives_the_pull_request_number() -> None:
@@ -34,7 +45,11 @@ def test_squash_merge_subject_gives_the_pull_request_number() -> None:
 def test_merge_commit_gives_number_and_title_from_the_body() -> None:
     change = parse(sha="a" * 40, message="Merge pull request #77 from alice/feature\n\nfeat: add export")
     assert (change.pr_number, change.pr_title, change.type, change.description) == (
-        77, "feat: add export", "feat", "add export")
+        77,
+        "feat: add export",
+        "feat",
+        "add export",
+    )
 
 
 def test_revert_records_the_reverted_commit() -> None:
@@ -44,6 +59,8 @@ def test_revert_records_the_reverted_commit() -> None:
 
 
 def test_co_authors_are_collected_once_each() -> None:
-    change = parse(sha="a" * 40, message="fix: x\n\nCo-authored-by: Ann <a@x>\nCo-authored-by: Bo <b@x>\n"
-                   "co-authored-by: Ann <a@x>")
+    change = parse(
+        sha="a" * 40,
+        message="fix: x\n\nCo-authored-by: Ann <a@x>\nCo-authored-by: Bo <b@x>\nco-authored-by: Ann <a@x>",
+    )
     assert change.co_authors == ("Ann", "Bo")

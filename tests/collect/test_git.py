@@ -16,8 +16,14 @@ from tests.gitrepo import GitRepo
 
 
 def request(**overrides: object) -> RangeRequest:
-    values: dict[str, object] = dict(since=Since("auto"), until="", branch="", last_described=None,
-                                     max_commits=2000, exclude_authors=DEFAULT_BOTS)
+    values: dict[str, object] = dict(
+        since=Since("auto"),
+        until="",
+        branch="",
+        last_described=None,
+        max_commits=2000,
+        exclude_authors=DEFAULT_BOTS,
+    )
     values.update(overrides)
     return RangeRequest(**values)  # type: ignore[arg-type]
 
@@ -81,7 +87,9 @@ def test_unknown_since_ref_is_a_clear_error(repo: GitRepo) -> None:
 
 def test_bots_and_own_commits_are_left_out(repo: GitRepo) -> None:
     repo.commit("feat: human")
-    repo.commit("chore(deps): bump x", author="dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>")
+    repo.commit(
+        "chore(deps): bump x", author="dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>"
+    )
     repo.commit(f"docs: update ai_patch.md\n\n{OWN_TRAILER}")
     changes = GitSource(repo=repo.path).changes(request())
     assert [c.subject for c in changes.changes] == ["feat: human"]
@@ -100,15 +108,18 @@ def test_path_filters(repo: GitRepo) -> None:
     repo.commit("chore: both", files={"web/a.css": "x", "api/b.py": "y"})
     assert subjects(repo, include_paths=("api/",)) == ["chore: both", "docs: api guide", "feat(api): route"]
     assert subjects(repo, include_paths=("api",), exclude_paths=("**/*.md",)) == [
-        "chore: both", "feat(api): route"]
+        "chore: both",
+        "feat(api): route",
+    ]
     assert subjects(repo, exclude_paths=("web",)) == ["chore: both", "docs: api guide", "feat(api): route"]
 
 
 def test_a_merged_pull_request_is_one_change_carrying_its_branch(repo: GitRepo) -> None:
     repo.commit("chore: init")
     repo.tag("v0")
-    repo.merge_branch("feature", ["wip", "more wip"],
-                      message="Merge pull request #7 from alice/feature\n\nfeat: add export")
+    repo.merge_branch(
+        "feature", ["wip", "more wip"], message="Merge pull request #7 from alice/feature\n\nfeat: add export"
+    )
     repo.merge_branch("topic", ["fix: topic fix"], message="Merge branch 'topic'")
     changes = GitSource(repo=repo.path).changes(request()).changes
     assert [(c.subject, c.pr_number) for c in changes] == [
