@@ -9,7 +9,6 @@ from patchpush.collect.conventional import OWN_TRAILER
 from patchpush.errors import NotesError, PatchPushError
 from patchpush.models import ChangeSet, ReleaseNotes, RunReport
 from patchpush.notes import NotesWriter
-from patchpush.notes.render import render_text
 from patchpush.publish import Publisher
 from patchpush.publish.document import last_described, merge, wrap
 from patchpush.settings import Settings
@@ -118,6 +117,8 @@ def run(settings: Settings, stages: Stages) -> RunReport:
                 f"template '{settings.template}' does not exist in the repository",
                 "check the `template` input, a path relative to the repository root",
             )
+        from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
+
         markdown = render_text(
             notes, changes, template=template, template_name=settings.template or "the built-in template"
         )

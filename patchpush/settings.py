@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-import yaml
-
 from patchpush.errors import SettingsError
 from patchpush.models import Since
 
@@ -147,6 +145,8 @@ def read_config_file(workspace: Path) -> dict[str, str]:
     path = workspace / CONFIG_FILE
     if not path.is_file():
         return {}
+    import yaml  # only when there is a file: it costs start-up time on every other run
+
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
