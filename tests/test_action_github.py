@@ -243,3 +243,53 @@ def test_emulator_is_reachable_as_documented(remote: Remote) -> None:
     with serve(remote) as emu:
         assert isinstance(emu, GitHubEmulator)
         assert emu.base_url.startswith("http://127.0.0.1:")
+
+
+def test_range_inputs_through_the_api(remote: Remote) -> None:
+    remote.work.commit("feat: after the tag", day=40)
+    remote.work.tag("v1.1.0")
+    remote.work.commit("fix: much later", day=60)
+    with serve(remote) as emu:
+        by_tag = remote.run(emu, {"since": "v1.1.0", "dry-run": "true"})
+        assert by_tag.outputs["changes"] == "1" and "much later" in by_tag.outputs["notes"]
+        by_date = remote.run(emu, {"since": "2026-02-01", "dry-run": "true"})
+        assert (
+            "after the tag" in by_date.outputs["notes"] and "crash on empty" not in by_date.outputs["notes"]
+        )
+        until = remote.run(emu, {"since": "v1.0.0", "until": "v1.1.0", "dry-run": "true"})
+        assert "after the tag" in until.outputs["notes"] and "much later" not in until.outputs["notes"]
+        unknown = remote.run(emu, {"since": "v9.9.9"})
+        assert unknown.code == 1 and "input 'since' names 'v9.9.9'" in unknown.stdout
+
+
+def test_bots_are_left_out_by_login_and_pull_requests_by_label(remote: Remote) -> None:
+    bump = remote.work.commit(
+        "chore(deps): bump lib (#30)",
+        author="dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+    )
+    change = remote.work.commit("Rework the settings page (#31)")
+    with serve(remote) as emu:
+        emu.add_pull_request(
+            number=30, title="chore(deps): bump lib", body="", author="dependabot[bot]", merge_commit_sha=bump
+        )
+        emu.add_pull_request(
+            number=31,
+            title="Rework the settings page",
+            body="<!-- template -->\nWhy: UX",
+            labels=["breaking-change", "enhancement"],
+            author="carol",
+            merge_commit_sha=change,
+        )
+        run = remote.run(emu, {"dry-run": "true"})
+        notes = run.outputs["notes"]
+        assert "bump lib" not in notes
+        breaking = notes.split("### Breaking changes")[1].split("###")[0]
+        assert "Rework the settings page ([#31](https://github.com/octo-org/widgets/pull/31))" in breaking
+
+
+def test_path_filters_through_the_api(remote: Remote) -> None:
+    remote.work.commit("feat(web): new page", files={"web/index.html": "x"})
+    remote.work.commit("feat(api): new route", files={"api/routes.py": "x"})
+    with serve(remote) as emu:
+        run = remote.run(emu, {"include-paths": "api/**", "dry-run": "true"})
+        assert "new route" in run.outputs["notes"] and "new page" not in run.outputs["notes"]

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from patchpush.collect import RangeRequest
-from patchpush.collect.conventional import is_excluded_author, is_own_commit
+from patchpush.collect.conventional import is_excluded_author, is_own_commit, parse
 from patchpush.models import Change
 
 
@@ -87,8 +87,6 @@ def with_pull_request(
     author: str | None,
 ) -> Change:
     """The change re-read through its pull request: the PR title is the better headline."""
-    from patchpush.collect.conventional import parse
-
     headline = title or change.description
     reparsed = parse(sha=change.sha, message=headline + "\n\n" + change.body)
     return dataclasses.replace(
