@@ -85,6 +85,7 @@ class GitRepo:
         self.git_dir = git_dir
         self._commit_cache: dict[str, CommitInfo] = {}
         self._cache_lock = threading.Lock()
+        self._warm = False
 
     def run(self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
@@ -114,14 +115,29 @@ class GitRepo:
         return out.decode().strip().removeprefix("refs/heads/")
 
     def resolve_commit(self, ref: str) -> str | None:
-        """A branch, tag, full or abbreviated sha -> the commit sha, or None."""
-        if not ref or ref.startswith("-"):
+        """A branch, tag, full or abbreviated sha -> the commit sha, or None (branches win, as on GitHub)."""
+        if not ref or ref.startswith("-") or "\n" in ref:
             return None
-        for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
-            out = self._try("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
-            if out:
-                return out.decode().strip()
+        with self._cache_lock:
+            if ref in self._commit_cache:
+                return ref
+        candidates = [f"refs/heads/{ref}^{{commit}}", f"refs/tags/{ref}^{{commit}}", f"{ref}^{{commit}}"]
+        out = self.run("cat-file", "--batch-check", stdin="\n".join(candidates).encode() + b"\n")
+        for line in out.decode().splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[1] == "commit":
+                return fields[0]
         return None
+
+    def warm(self) -> None:
+        """Read every commit reachable from any ref with one git process, so later look-ups are free."""
+        if self._warm:
+            return
+        out = self.run("log", "--all", f"--format=%x1e{_FIELDS}")
+        parsed = [_parse_commit(rec) for rec in out.decode(errors="replace").split("\x1e")[1:]]
+        with self._cache_lock:
+            self._commit_cache.update((c.sha, c) for c in parsed)
+        self._warm = True
 
     def branch_head(self, branch: str) -> str | None:
         out = self._try("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
@@ -143,7 +159,8 @@ class GitRepo:
     def tag_target(self, tag_sha: str) -> tuple[str, str]:
         """An annotated tag object -> (target sha, target type)."""
         fields = dict(
-            line.split(" ", 1) for line in self.cat(tag_sha).decode(errors="replace").split("\n\n")[0].splitlines()
+            line.split(" ", 1)
+            for line in self.cat(tag_sha).decode(errors="replace").split("\n\n")[0].splitlines()
         )
         return fields["object"], fields["type"]
 
@@ -152,8 +169,13 @@ class GitRepo:
         with self._cache_lock:
             missing = [s for s in dict.fromkeys(shas) if s not in self._commit_cache]
         if missing:
-            out = self.run("log", "--no-walk=unsorted", "--stdin", f"--format=%x1e{_FIELDS}",
-                           stdin="\n".join(missing).encode() + b"\n")
+            out = self.run(
+                "log",
+                "--no-walk=unsorted",
+                "--stdin",
+                f"--format=%x1e{_FIELDS}",
+                stdin="\n".join(missing).encode() + b"\n",
+            )
             parsed = [_parse_commit(rec) for rec in out.decode(errors="replace").split("\x1e")[1:]]
             with self._cache_lock:
                 self._commit_cache.update((c.sha, c) for c in parsed)
@@ -184,9 +206,16 @@ class GitRepo:
         return self.run(*args, *revs, "--", *paths).decode().split()
 
     def count(
-        self, revs: Sequence[str], *, since: str | None = None, until: str | None = None, paths: Sequence[str] = ()
+        self,
+        revs: Sequence[str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        paths: Sequence[str] = (),
     ) -> int:
-        return int(self.run("rev-list", "--count", *_range_args(since, until), *revs, "--", *paths).strip() or 0)
+        return int(
+            self.run("rev-list", "--count", *_range_args(since, until), *revs, "--", *paths).strip() or 0
+        )
 
     def merge_base(self, a: str, b: str) -> str | None:
         out = self._try("merge-base", a, b)
@@ -194,7 +223,11 @@ class GitRepo:
 
     def ls_tree(self, commit: str, path: str, *, children: bool) -> list[TreeEntry]:
         """The entry at `path` (children=False) or the entries inside directory `path` (children=True)."""
-        args = ["ls-tree", "-l", "-z", f"{commit}:{path}"] if children else ["ls-tree", "-l", "-z", commit, "--", path]
+        args = (
+            ["ls-tree", "-l", "-z", f"{commit}:{path}"]
+            if children
+            else ["ls-tree", "-l", "-z", commit, "--", path]
+        )
         out = self._try(*args)
         if out is None:
             return []
@@ -220,13 +253,13 @@ class GitRepo:
     def diff(self, base: str | None, head: str, *, limit: int = 300) -> list[FileChange]:
         """Files changed from `base` (None: the empty tree) to `head`, as GitHub lists them."""
         revs = [base, head] if base else ["--root", head]
-        raw = self.run("diff-tree", "-r", "-M", "--no-commit-id", "-z", "--raw", *revs).decode(
-            errors="surrogateescape")
-        numstat = self.run("diff-tree", "-r", "-M", "--no-commit-id", "-z", "--numstat", *revs).decode(
-            errors="surrogateescape")
-        patch = self.run("diff-tree", "-r", "-M", "--no-commit-id", "-p", "--no-color", *revs).decode(
-            errors="replace")
-        entries = _parse_raw(raw)[:limit]
+        common = ["diff-tree", "-r", "-M", "--no-commit-id"]
+        everything = _parse_raw(self.run(*common, "-z", "--raw", *revs).decode(errors="surrogateescape"))
+        entries = everything[:limit]
+        # past the limit (GitHub lists 300 files), only diff the files that are listed
+        paths = ["--", *dict.fromkeys(p for e in entries for p in e[1:3])] if len(everything) > limit else []
+        numstat = self.run(*common, "-z", "--numstat", *revs, *paths).decode(errors="surrogateescape")
+        patch = self.run(*common, "-p", "--no-color", *revs, *paths).decode(errors="replace")
         counts = _parse_numstat(numstat)
         patches = ["diff --git " + chunk for chunk in ("\n" + patch).split("\ndiff --git ")[1:]]
         changes = []
@@ -234,15 +267,17 @@ class GitRepo:
             added, deleted = counts[index] if index < len(counts) else (0, 0)
             body = patches[index] if index < len(patches) else ""
             hunk_at = body.find("\n@@")
-            changes.append(FileChange(
-                filename=new_path,
-                status=status,
-                sha=None if status == "removed" else new_sha,
-                additions=added,
-                deletions=deleted,
-                patch=body[hunk_at + 1:].rstrip("\n") if hunk_at >= 0 else None,
-                previous_filename=old_path if status in ("renamed", "copied") else None,
-            ))
+            changes.append(
+                FileChange(
+                    filename=new_path,
+                    status=status,
+                    sha=None if status == "removed" else new_sha,
+                    additions=added,
+                    deletions=deleted,
+                    patch=body[hunk_at + 1 :].rstrip("\n") if hunk_at >= 0 else None,
+                    previous_filename=old_path if status in ("renamed", "copied") else None,
+                )
+            )
         return changes
 
     # --- writing -------------------------------------------------------------------------------------
@@ -251,8 +286,15 @@ class GitRepo:
         return self.run("hash-object", "-w", "--stdin", stdin=data).decode().strip()
 
     def commit_file(
-        self, *, parent: str | None, path: str, data: bytes, mode: str, message: str,
-        author: Identity, committer: Identity,
+        self,
+        *,
+        parent: str | None,
+        path: str,
+        data: bytes,
+        mode: str,
+        message: str,
+        author: Identity,
+        committer: Identity,
     ) -> str:
         """A new commit (not yet on any branch): `parent`'s tree with `path` set to `data`."""
         blob = self.write_blob(data)
@@ -264,12 +306,18 @@ class GitRepo:
             tree = self.run("write-tree", env=env).decode().strip()
         parents = ["-p", parent] if parent else []
         env = {
-            "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
             "GIT_AUTHOR_DATE": f"@{author.epoch} +0000",
-            "GIT_COMMITTER_NAME": committer.name, "GIT_COMMITTER_EMAIL": committer.email,
+            "GIT_COMMITTER_NAME": committer.name,
+            "GIT_COMMITTER_EMAIL": committer.email,
             "GIT_COMMITTER_DATE": f"@{committer.epoch} +0000",
         }
-        return self.run("commit-tree", tree, *parents, "-F", "-", stdin=message.encode(), env=env).decode().strip()
+        return (
+            self.run("commit-tree", tree, *parents, "-F", "-", stdin=message.encode(), env=env)
+            .decode()
+            .strip()
+        )
 
     def update_ref(self, ref: str, new: str, old: str | None) -> bool:
         """Move `ref` to `new` only if it is still at `old` (None: only if it does not exist yet)."""
