@@ -42,11 +42,11 @@ def main() -> int:
             error="this is a bug in patch-push; the traceback is in the failure log",
             error_stage="run",
         )
-        report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env)
+        report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
         with log_path.open("a", encoding="utf-8") as log:
             log.write(redact(traceback.format_exc()))
         return 2
-    return report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env)
+    return report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
 
 
 def _load(workspace: Path, env: Mapping[str, str], inputs: dict[str, str]) -> settings.Settings:
@@ -58,14 +58,18 @@ def _load(workspace: Path, env: Mapping[str, str], inputs: dict[str, str]) -> se
         backend="github",
     )
     if not config.repository or "/" not in config.repository:
-        raise SettingsError("GITHUB_REPOSITORY is not set", "run patch-push as a step of a GitHub workflow")
+        raise SettingsError(
+            "GITHUB_REPOSITORY is not set",
+            "run patch-push as a step of a GitHub workflow, or set the `repository` input",
+        )
     if not config.github_token:
         raise SettingsError(
             "input 'github-token' is empty",
             "pass `github-token: ${{ github.token }}` or a token with contents: write",
         )
-    if not config.branch:
+    if not config.branch and config.repository == env.get("GITHUB_REPOSITORY"):
         # The event payload names the default branch: no API request needed (tag and release runs too).
+        # For another repository the GitHub backend asks the API.
         config = dataclasses.replace(config, branch=_default_branch(env))
     return config
 

@@ -36,7 +36,6 @@ def _parser() -> argparse.ArgumentParser:
         default="markdown",
         help="print the notes as Markdown or as the JSON notes structure",
     )
-    parser.add_argument("--repository", default="", help="owner/name, for links to the web (optional)")
     for name, default in settings.DEFAULTS.items():
         if name in _FROM_ENV:
             continue
@@ -72,7 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             workspace=repo,
             env=os.environ,
             cli=flags,
-            repository=args.repository,
             backend="git",
             local_commit=args.commit,
             output_format=args.format,

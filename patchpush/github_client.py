@@ -14,7 +14,7 @@ import github
 from github.GithubException import GithubException, RateLimitExceededExceedsMaxWait
 from github.GithubRetry import GithubRetry
 
-from patchpush.errors import PatchPushError
+from patchpush.errors import CollectError, PatchPushError
 
 USER_AGENT = "patch-push"
 MAX_RETRIES = 4
@@ -78,6 +78,14 @@ def connect(*, token: str, api_url: str, repository: str, branch: str, server_ur
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
+    if not branch:
+        # Only when the event payload could not name it (another repository): one request.
+        try:
+            branch = gh.get_repo(repository).default_branch
+        except Exception as exc:
+            raise translate(
+                exc, doing=f"reading the default branch of {repository}", error=CollectError
+            ) from exc
     return GitHubClient(gh=gh, repository=repository, branch=branch, server_url=server_url)
 
 

@@ -62,6 +62,9 @@ class ChangeSet:
     # Web address of the repository (https://github.com/owner/name); links are built from it.
     web_url: str | None = None
     head_tag: str | None = None
+    # The newest commit of the range that is not patch-push's own: what the next run starts after.
+    # Two runs that saw the same changes record the same commit, whatever notes commit landed meanwhile.
+    newest: str | None = None
     truncated: bool = False
     excluded: int = 0
 

@@ -135,7 +135,7 @@ def run(settings: Settings, stages: Stages) -> RunReport:
         )
         if settings.dry_run:
             return RunReport(outcome="dry-run", **base)  # type: ignore[arg-type]
-        section = wrap(markdown, base=changes.base, head=changes.head)
+        section = wrap(markdown, base=changes.base, head=changes.newest or changes.head)
         result = stages.publisher.publish(
             lambda old_text: merge(old_text, section, mode=settings.mode),
             message=commit_message(settings),

@@ -67,7 +67,18 @@ def write_failure_log(report: RunReport, log_path: Path, redact: Redactor) -> Pa
     return log_path
 
 
-def outputs(report: RunReport, failure_log: Path | None) -> dict[str, str]:
+def shown_path(path: Path, workspace: Path | None) -> str:
+    """Paths inside the workspace as the workflow sees them: relative, since the container's
+    /github/workspace is a different path on the runner (actions/upload-artifact resolves it)."""
+    if workspace is not None:
+        try:
+            return str(path.relative_to(workspace))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def outputs(report: RunReport, failure_log: Path | None, workspace: Path | None = None) -> dict[str, str]:
     published = report.publish
     writer = report.writer
     return {
@@ -87,11 +98,11 @@ def outputs(report: RunReport, failure_log: Path | None) -> dict[str, str]:
         "tokens-out": str(writer.tokens_out if writer else 0),
         "invented-refs": str(writer.invented_refs if writer else 0),
         "coverage-added": str(writer.added_for_coverage if writer else 0),
-        "failure-log": str(failure_log) if failure_log else "",
+        "failure-log": shown_path(failure_log, workspace) if failure_log else "",
     }
 
 
-def summary(report: RunReport, failure_log: Path | None) -> str:
+def summary(report: RunReport, failure_log: Path | None, workspace: Path | None = None) -> str:
     """The job summary: what happened, then the notes themselves, so nothing generated is lost."""
     lines = [f"## patch-push: {report.outcome}", ""]
     if report.error:
@@ -121,7 +132,7 @@ def summary(report: RunReport, failure_log: Path | None) -> str:
             if value:
                 rows.append((name, value))
     if failure_log:
-        rows.append(("failure log", f"`{failure_log}`"))
+        rows.append(("failure log", f"`{shown_path(failure_log, workspace)}`"))
     lines += ["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows), ""]
     if report.notes_markdown:
         title = "Notes (not published: kept here)" if report.outcome == "failed" else "Notes"
@@ -129,7 +140,14 @@ def summary(report: RunReport, failure_log: Path | None) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def emit_action(report: RunReport, *, log_path: Path, secrets: Iterable[str], env: Mapping[str, str]) -> int:
+def emit_action(
+    report: RunReport,
+    *,
+    log_path: Path,
+    secrets: Iterable[str],
+    env: Mapping[str, str],
+    workspace: Path | None = None,
+) -> int:
     """Everything the runner reads back from a step; returns the exit code."""
     from actions_toolkit import core
 
@@ -142,11 +160,11 @@ def emit_action(report: RunReport, *, log_path: Path, secrets: Iterable[str], en
     else:
         core.info(f"patch-push: {report.outcome} {report.file} ({report.changes} changes)")
     if env.get("GITHUB_OUTPUT"):
-        for name, value in outputs(report, failure_log).items():
+        for name, value in outputs(report, failure_log, workspace).items():
             # Multi-line values go out as name<<random-delimiter (actions-toolkit's file command).
             core.set_output(name, redact(value))
     if summary_path := env.get("GITHUB_STEP_SUMMARY"):
         with open(summary_path, "a", encoding="utf-8") as handle:
-            handle.write(redact(summary(report, failure_log)))
+            handle.write(redact(summary(report, failure_log, workspace)))
     sys.stdout.flush()
     return 1 if report.outcome == "failed" else 0

@@ -18,7 +18,16 @@ from patchpush.errors import SettingsError
 from patchpush.models import Since
 
 CONFIG_FILE = ".github/patchpush.yml"
-DEFAULT_BOTS = ("dependabot[bot]", "renovate[bot]", "github-actions[bot]", "dependabot", "renovate-bot")
+# Logins as REST spells them ("[bot]") and as GraphQL does (without), and common author names.
+DEFAULT_BOTS = (
+    "dependabot[bot]",
+    "renovate[bot]",
+    "github-actions[bot]",
+    "dependabot",
+    "renovate",
+    "github-actions",
+    "renovate-bot",
+)
 PROVIDERS = ("auto", "openai", "azure", "github-models", "offline")
 MODES = ("overwrite", "prepend")
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "azure": "gpt-4o-mini", "github-models": "openai/gpt-4o-mini"}
@@ -26,6 +35,7 @@ DEFAULT_MAX_INPUT_TOKENS = {"openai": 100_000, "azure": 100_000, "github-models"
 
 # name -> default, as the user would write it. The keys are the contract (action.yml, README, CLI).
 DEFAULTS: dict[str, str] = {
+    "repository": "",
     "github-token": "",
     "openai-api-key": "",
     "provider": "auto",
@@ -202,7 +212,7 @@ def load(
     max_tokens_default = DEFAULT_MAX_INPUT_TOKENS[resolved]
     return Settings(
         workspace=workspace,
-        repository=repository or env.get("GITHUB_REPOSITORY", ""),
+        repository=_repository(raw["repository"] or repository or env.get("GITHUB_REPOSITORY", "")),
         github_token=Secret(raw["github-token"]),
         openai_api_key=Secret(raw["openai-api-key"]),
         provider=provider,
@@ -269,6 +279,13 @@ def _choice(raw: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
         raise SettingsError(
             f"input '{name}' has an unknown value '{value}'", f"use one of: {', '.join(allowed)}"
         )
+    return value
+
+
+def _repository(value: str) -> str:
+    value = value.strip()
+    if value and not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", value):
+        raise SettingsError(f"input 'repository' must be owner/name, not '{value}'")
     return value
 
 

@@ -293,3 +293,18 @@ def test_path_filters_through_the_api(remote: Remote) -> None:
     with serve(remote) as emu:
         run = remote.run(emu, {"include-paths": "api/**", "dry-run": "true"})
         assert "new route" in run.outputs["notes"] and "new page" not in run.outputs["notes"]
+
+
+def test_another_repository_by_input(remote: Remote) -> None:
+    with serve(remote, owner="other-org", name="gadgets") as emu:
+        run = remote.run(emu, {"repository": "other-org/gadgets"})
+        assert run.outputs["outcome"] == "committed", run.stdout
+        assert commits_on_main(remote)[0] == "docs: update ai_patch.md"
+        # The default branch came from the API, the event payload being the workflow's own repository.
+        assert any(r.path == "/repos/other-org/gadgets" for r in emu.requests)
+
+
+def test_failure_log_output_is_relative_to_the_workspace(remote: Remote) -> None:
+    with serve(remote, tokens={"read-only": {"contents:read"}}) as emu:
+        run = remote.run(emu, token="read-only")
+        assert run.outputs["failure-log"] == "logs/patch_failures.log"

@@ -27,6 +27,7 @@ BAD_INPUTS = [
     ({"timeout": "0"}, "input 'timeout' must be at least 1, not 0"),
     ({"max-input-tokens": "10"}, "input 'max-input-tokens' must be at least 500, not 10"),
     ({"github-token": ""}, "input 'github-token' is empty"),
+    ({"repository": "not a repo"}, "input 'repository' must be owner/name, not 'not a repo'"),
 ]
 
 
@@ -51,7 +52,7 @@ def test_bad_input(tmp_path: Path, inputs: dict[str, str], message: str) -> None
 def test_hyphenated_input_names_reach_settings(tmp_path: Path) -> None:
     run = run_action(tmp_path, {"github-token": "test-token", "failure-log": "out/fail.log", "mode": "x"})
     assert (run.workspace / "out/fail.log").exists()
-    assert run.outputs["failure-log"].endswith("out/fail.log")
+    assert run.outputs["failure-log"] == "out/fail.log"
 
 
 def test_the_token_never_reaches_the_log_or_outputs(tmp_path: Path) -> None:

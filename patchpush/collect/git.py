@@ -35,7 +35,7 @@ class GitSource:
         args += ["--", *_pathspecs(request.include_paths, request.exclude_paths)]
         raw = self._log(args)
         truncated = len(raw) > request.max_commits
-        changes, excluded = select(raw[: request.max_commits], request)
+        changes, excluded, newest = select(raw[: request.max_commits], request)
         return ChangeSet(
             repository=self._repository,
             head=head,
@@ -45,6 +45,7 @@ class GitSource:
             head_tag=self._tag_at(head),
             truncated=truncated,
             excluded=excluded,
+            newest=newest,
         )
 
     def _base(self, request: RangeRequest, head: str) -> str | None:

@@ -130,7 +130,7 @@ class GitHubApiSource:
                 for c in changes
                 if paths_selected(self._files(c.sha), request.include_paths, request.exclude_paths)
             ]
-        kept, excluded = select(changes, request)
+        kept, excluded, newest = select(changes, request)
         return ChangeSet(
             repository=self._client.repository,
             head=head,
@@ -140,6 +140,7 @@ class GitHubApiSource:
             head_tag=head_tag,
             truncated=truncated,
             excluded=excluded,
+            newest=newest,
         )
 
     def _query(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:

@@ -10,13 +10,15 @@ from patchpush.collect.conventional import is_excluded_author, is_own_commit, pa
 from patchpush.models import Change
 
 
-def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], int]:
+def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], int, str | None]:
     """Drop our own commits, bots, plain merges and reverted pairs; fold PR branches into their PR.
 
-    Returns the kept changes (newest first) and how many were left out.
+    Returns the kept changes (newest first), how many were left out, and the newest commit that is
+    not our own (see ChangeSet.newest).
     """
     changes = list(raw)
     total = len(changes)
+    newest = next((c.sha for c in changes if not is_own_commit(c.body)), None)
     excluded = {a.lower() for a in request.exclude_authors}
     changes = [
         c
@@ -26,7 +28,7 @@ def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], 
     ]
     changes = _fold_pull_request_branches(changes)
     changes = _cancel_reverts(changes)
-    return changes, total - len(changes)
+    return changes, total - len(changes), newest
 
 
 def _fold_pull_request_branches(changes: list[Change]) -> list[Change]:

@@ -17,6 +17,12 @@ PER_REPLY = 3
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)  # an unclosed comment hides the rest
 _EMPTY_CHECKBOX = re.compile(r"^\s*[-*] \[ \].*$", re.MULTILINE)
 _CHECKED_BOX = re.compile(r"^\s*[-*]\s*\[x\]\s*", re.MULTILINE | re.IGNORECASE)
+# Template sections written for reviewers, not users: dropped with their content.
+_REVIEW_SECTION = re.compile(
+    r"^[ \t]*#{1,6}[ \t]*(?:checklist|types? of changes?|screenshots?|how has this been tested|"
+    r"test(?:ing| plan))\b[^\n]*(?:\n(?![ \t]*#{1,6}[ \t])[^\n]*)*",
+    re.MULTILINE | re.IGNORECASE,
+)
 _HEADING = re.compile(r"^\s*#{1,6}\s.*$", re.MULTILINE)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -53,9 +59,10 @@ def count_messages(messages: list[dict[str, str]]) -> int:
 
 
 def clean_body(text: str) -> str:
-    """What a PR or commit body says, without template boilerplate: comments, empty checklists,
-    headings, images, HTML tags, bare links, rules and trailers. Link text is kept, its target is not."""
-    for pattern in (_HTML_COMMENT, _EMPTY_CHECKBOX, _HEADING, _IMAGE, _TRAILER, _RULE):
+    """What a PR or commit body says, without template boilerplate: comments, reviewer sections
+    (checklist, type of change, screenshots, testing), empty checkboxes, headings, images, HTML tags,
+    bare links, rules and trailers. Link text is kept, its target is not."""
+    for pattern in (_HTML_COMMENT, _REVIEW_SECTION, _EMPTY_CHECKBOX, _HEADING, _IMAGE, _TRAILER, _RULE):
         text = pattern.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _TAG.sub("", text)

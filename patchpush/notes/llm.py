@@ -1,29 +1,65 @@
 """The LLM writer: notes through the OpenAI SDK, grounded in the ChangeSet, within a token budget.
 
-Every item the model writes must cite change ids from the range; invented ids are removed and counted,
-and changes the model left out are added back by the offline writer. When the model cannot be used
-(timeouts, rate limits, bad output), the offline writer writes the notes and the reason is reported.
+Every item the model writes must cite change ids from the lines it was shown; invented ids are removed
+and counted, and changes the model left out are added back by the offline writer. A range too large
+for one request is sent in chunks (map), then one more call titles the whole (reduce). When the model
+cannot be used (timeouts, rate limits, bad output), the offline writer writes the notes and the reason
+is reported.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 from patchpush.errors import NotesError
 from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes, Section, WriterReport
 from patchpush.notes import budget
-from patchpush.notes.offline import OTHER, SECTION_ORDER, item_for, write_offline
+from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, write_offline
 
 GITHUB_MODELS_URL = "https://models.github.ai/inference"
-BODY_TOKENS = 40  # per change: PR bodies and long messages are clipped before any change is dropped
+BODY_TOKENS = 40  # per change: PR bodies and long messages are clipped; no change is ever dropped
+SUBJECTS_TOKENS = 48  # the other commit subjects of a pull request with several commits
 OUTPUT_RESERVE = 0.1  # share of the budget kept free of input, as slack for counting differences
-# "#123" and commit-like hex words (with at least one digit, so "defaced" survives).
-_SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")
+# The answer has an item per change or fewer, ~25 tokens each: 400 of them stay well inside the 16k
+# output limit of gpt-4o(-mini). A smaller limit shows as finish_reason "length" and re-chunks.
+MAX_CHUNK_CHANGES = 400
+MAX_SHRINKS = 4  # "too long" answers: halve the chunk size at most this often (1/16), then give up
+_MIN_ROOM = 32  # fewer tokens than this for change lines is no useful request
+
+_SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")  # "defaced" survives
+_CHANGE_IDS = re.compile(r"\s*[(\[]\s*c\d+(?:\s*,\s*c\d+)*\s*[)\]]", re.IGNORECASE)
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_FENCE = re.compile(r"</?\s*(?:changes|notes)\s*>", re.IGNORECASE)
+_TOO_LONG = re.compile(r"context.length|maximum context|too large|tokens_limit", re.IGNORECASE)
+_TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
+_ALIASES = {
+    "breaking": BREAKING,
+    "new features": "Features",
+    "added": "Features",
+    "bug fixes": "Fixes",
+    "bugfixes": "Fixes",
+    "fixed": "Fixes",
+    "docs": "Documentation",
+    "other": OTHER,
+    "misc": OTHER,
+    "miscellaneous": OTHER,
+}
+
+_ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text", "refs"],
+    "properties": {"text": {"type": "string"}, "refs": {"type": "array", "items": {"type": "string"}}},
+}
 _NOTES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -39,18 +75,7 @@ _NOTES_SCHEMA: dict[str, Any] = {
                 "required": ["title", "items"],
                 "properties": {
                     "title": {"type": "string"},
-                    "items": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["text", "refs"],
-                            "properties": {
-                                "text": {"type": "string"},
-                                "refs": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                    },
+                    "items": {"type": "array", "items": _ITEM_SCHEMA},
                 },
             },
         },
@@ -78,263 +103,403 @@ class LlmConfig:
     instructions: str = ""
 
 
-class _Unusable(Exception):
-    """The model cannot give usable notes this run; the reason goes to `fallback-reason`."""
-
-
 class LlmWriter:
     """`NotesWriter` that asks the model, checks its answer, and never does worse than offline."""
 
     def __init__(self, *, config: LlmConfig) -> None:
         self._config = config
-        self._prompts = tomllib.loads(
-            resources.files("patchpush").joinpath("prompts/notes.toml").read_text(encoding="utf-8")
-        )
-        self._usage = [0, 0, 0]  # tokens in, tokens out, calls
 
     def write(self, changes: ChangeSet) -> ReleaseNotes:
-        self._usage = [0, 0, 0]
+        run = _Run(self._config)
+        if not changes.changes:
+            return write_offline(changes, report=run.report())
         try:
-            notes = self._write(changes)
+            return run.notes(changes)
         except _Unusable as exc:
-            return write_offline(changes, report=self._report(fallback_reason=str(exc)))
-        return notes
+            return write_offline(changes, report=run.report(fallback_reason=str(exc)))
 
-    # -- the map-reduce over chunks -------------------------------------------------------------
 
-    def _write(self, changes: ChangeSet) -> ReleaseNotes:
-        ids = {f"c{n + 1}": change for n, change in enumerate(changes.changes)}
-        lines = [_line(key, change) for key, change in ids.items()]
-        limit = int(self._config.max_input_tokens * (1 - OUTPUT_RESERVE))
-        for _ in range(3):
-            try:
-                sections, title, summary, invented, dropped = self._map(changes, lines, limit)
-                break
-            except _ContextTooLong:
-                limit //= 2  # the server counts differently from us: re-chunk smaller and try again
+@functools.cache
+def _load_prompts() -> dict[str, str]:
+    text = resources.files("patchpush").joinpath("prompts/notes.toml").read_text(encoding="utf-8")
+    return {k: str(v) for k, v in tomllib.loads(text).items()}
+
+
+class _Unusable(Exception):
+    """The model cannot give usable notes this run; the message goes to `fallback-reason`."""
+
+
+class _TooLong(Exception):
+    """The request, or the answer it asks for, does not fit the model: send less at a time."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One line of the prompt: a commit, or all the commits of one pull request. Its id is given per
+    chunk (c1 in every chunk), so ids stay short and a chunk's answer can only cite its own lines."""
+
+    changes: tuple[Change, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class _Answer:
+    title: str
+    summary: str
+    sections: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+
+
+@dataclass
+class _Run:
+    """One `write()`: the client, the prompts and what the run cost and fixed."""
+
+    config: LlmConfig
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+    invented: int = 0
+    dropped: int = 0
+    prompts: dict[str, str] = field(default_factory=lambda: _load_prompts())
+    _client: Any = None
+
+    def report(self, **fields: Any) -> WriterReport:
+        return WriterReport(
+            writer="offline" if "fallback_reason" in fields else "llm",
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            calls=self.calls,
+            invented_refs=self.invented,
+            dropped_items=self.dropped,
+            **fields,
+        )
+
+    # -- map, reduce, cover ---------------------------------------------------------------------
+
+    def notes(self, changes: ChangeSet) -> ReleaseNotes:
+        entries = _entries(changes.changes)
+        system = self._system("system", repository=changes.repository)
+        sections, answers = self._map(entries, system)
+        if len(answers) == 1:
+            title, summary = answers[0].title, answers[0].summary
         else:
-            raise _Unusable("the model kept rejecting the request as too long")
-        covered = {ref for s in sections for i in s.items for ref in i.shas}
-        missing = [c for c in changes.changes if c.sha not in covered]
-        if missing:
-            extra = tuple(item_for([c]) for c in missing)
-            others = next((s for s in sections if s.title == OTHER), None)
-            sections = [s for s in sections if s is not others]
-            sections.append(Section(OTHER, (*(others.items if others else ()), *extra)))
-        report = self._report(invented_refs=invented, dropped_items=dropped, added_for_coverage=len(missing))
-        return ReleaseNotes(title=title, summary=summary, sections=_ordered(sections), report=report)
-
-    def _map(
-        self, changes: ChangeSet, lines: list[str], limit: int
-    ) -> tuple[list[Section], str, str, int, int]:
-        system = self._prompts["system"].format(
-            language=self._config.language, instructions=self._instructions()
-        )
-        frame = self._prompts["user"].format(repository=changes.repository, changes="")
-        overhead = budget.count_messages([{"content": system}, {"content": frame}])
-        room = limit - overhead
-        if room <= 0:
-            raise _Unusable(f"max-input-tokens {self._config.max_input_tokens} leaves no room for changes")
-        chunks: list[list[str]] = [[]]
-        used = 0
-        for line in lines:
-            cost = budget.count(line) + 1
-            if cost > room:
-                line = budget.clip(line, room - 1)
-                cost = room
-            if used + cost > room and chunks[-1]:
-                chunks.append([])
-                used = 0
-            chunks[-1].append(line)
-            used += cost
-        valid = {line.split(" ", 1)[0] for line in lines}
-        by_id = {f"c{n + 1}": c for n, c in enumerate(changes.changes)}
-        sections: dict[str, list[NoteItem]] = {}
-        titles: list[tuple[str, str]] = []
-        invented = dropped = 0
-        for chunk in chunks:
-            user = self._prompts["user"].format(repository=changes.repository, changes="\n".join(chunk))
-            answer = self._ask(
-                [{"role": "system", "content": system}, {"role": "user", "content": user}],
-                _NOTES_SCHEMA,
-                "release_notes",
-            )
-            for raw_section in answer.get("sections", []):
-                for raw_item in raw_section.get("items", []):
-                    refs = [str(r) for r in raw_item.get("refs", [])]
-                    good = [r for r in refs if r in valid]
-                    invented += len(refs) - len(good)
-                    text = _clean(str(raw_item.get("text", "")))
-                    if not good or not text:
-                        dropped += 1
-                        continue
-                    cited = [by_id[r] for r in dict.fromkeys(good)]
-                    prs = tuple(dict.fromkeys(c.pr_number for c in cited if c.pr_number is not None))
-                    item = NoteItem(text=text, shas=tuple(c.sha for c in cited), prs=prs)
-                    sections.setdefault(_section_title(str(raw_section.get("title", ""))), []).append(item)
-            titles.append((_clean(str(answer.get("title", ""))), _clean(str(answer.get("summary", "")))))
-        merged = [Section(t, tuple(items)) for t, items in sections.items()]
-        title, summary = titles[0] if len(titles) == 1 else self._summarise(merged, limit)
+            title, summary = self._reduce(answers, sections)
+        cited = {sha for items in sections.values() for item in items for sha in item.shas}
+        missing = tuple(c for c in changes.changes if c.sha not in cited)
+        if missing:  # coverage: the offline writer describes what the model left out
+            extra = write_offline(replace(changes, changes=missing))
+            sections.setdefault(OTHER, []).extend(i for s in extra.sections for i in s.items)
         offline = write_offline(changes)
-        return merged, title or offline.title, summary or offline.summary, invented, dropped
-
-    def _summarise(self, sections: list[Section], limit: int) -> tuple[str, str]:
-        """The reduce step: one title and summary for notes written in several chunks."""
-        system = self._prompts["summary_system"].format(language=self._config.language)
-        outline = "\n".join(f"{s.title}: " + "; ".join(i.text for i in s.items) for s in sections)
-        outline = budget.clip(outline, limit - budget.count(system) - 100)
-        user = self._prompts["summary_user"].format(notes=outline)
-        answer = self._ask(
-            [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            _SUMMARY_SCHEMA,
-            "notes_summary",
+        return ReleaseNotes(
+            title=title or offline.title,
+            summary=summary or offline.summary,
+            sections=_ordered(sections),
+            report=self.report(added_for_coverage=len(missing)),
         )
-        return _clean(str(answer.get("title", ""))), _clean(str(answer.get("summary", "")))
 
-    # -- one request ------------------------------------------------------------------------------
+    def _map(self, entries: list[_Entry], system: str) -> tuple[dict[str, list[NoteItem]], list[_Answer]]:
+        limit = int(self.config.max_input_tokens * (1 - OUTPUT_RESERVE))
+        room = limit - self._fixed_cost(system, "user", changes="")
+        if room < _MIN_ROOM:
+            raise _Unusable(f"max-input-tokens {self.config.max_input_tokens} leaves no room for the changes")
+        most = MAX_CHUNK_CHANGES
+        sections: dict[str, list[NoteItem]] = {}
+        answers: list[_Answer] = []
+        shrinks = 0
+        pending = entries
+        while pending:
+            chunk, lines, used = _take(pending, room, most)
+            by_key = {f"c{n}": entry for n, entry in enumerate(chunk, 1)}
+            user = self.prompts["user"].format(changes="\n".join(lines))
+            try:
+                answer = self._ask(system, user, _NOTES_SCHEMA, "release_notes")
+            except _TooLong as exc:
+                # The model's window or output limit is smaller than we were told: re-chunk what is
+                # left at half the size of the chunk it refused.
+                shrinks += 1
+                room, most = used // 2, max(1, len(chunk) // 2)
+                if shrinks > MAX_SHRINKS or room < _MIN_ROOM:
+                    raise _Unusable(
+                        f"the model refused requests as too long, down to {used} tokens of changes ({exc})"
+                    ) from exc
+                continue
+            pending = pending[len(chunk) :]
+            answers.append(answer)
+            for title, items in answer.sections:
+                for text, refs in items:
+                    item = self._ground(text, refs, by_key)
+                    if item is not None:
+                        sections.setdefault(_section_title(title), []).append(item)
+        return sections, answers
 
-    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str) -> dict[str, Any]:
-        import openai  # lazily: importing it costs ~0.4 s, and the offline path never needs it
+    def _ground(self, text: str, refs: tuple[str, ...], by_key: dict[str, _Entry]) -> NoteItem | None:
+        """Keep an item only for what it cites from its own chunk; count what it invented."""
+        keys = [r.strip().lower() for r in refs]
+        good = list(dict.fromkeys(k for k in keys if k in by_key))
+        self.invented += sum(1 for k in keys if k not in by_key)
+        text = _clean(text)
+        if not good or not text:
+            self.dropped += 1
+            return None
+        cited = [c for k in good for c in by_key[k].changes]
+        prs = tuple(dict.fromkeys(c.pr_number for c in cited if c.pr_number is not None))
+        return NoteItem(text=text, shas=tuple(c.sha for c in cited), prs=prs)
 
+    def _reduce(self, answers: list[_Answer], sections: dict[str, list[NoteItem]]) -> tuple[str, str]:
+        """One title and summary for notes written in several chunks, from each chunk's own title and
+        summary: a few tokens per chunk, where the items themselves would fill another whole request."""
+        system = self._system("summary_system")
+        parts = [f"- {a.title}: {a.summary}" for a in answers if a.title or a.summary]
+        sizes = ", ".join(f"{title} ({len(items)})" for title, items in sections.items())
+        outline = _FENCE.sub("", "\n".join([*parts, f"Sections: {sizes}"]))
+        room = int(self.config.max_input_tokens * (1 - OUTPUT_RESERVE))
+        room -= self._fixed_cost(system, "summary_user", notes="")
+        for _ in range(MAX_SHRINKS):
+            if room < _MIN_ROOM:
+                break
+            user = self.prompts["summary_user"].format(notes=budget.clip(outline, room))
+            try:
+                answer = self._ask(system, user, _SUMMARY_SCHEMA, "notes_summary")
+            except _TooLong:
+                room //= 2
+                continue
+            return answer.title, answer.summary
+        raise _Unusable("the model rejected the summary request as too long")
+
+    # -- one request ----------------------------------------------------------------------------
+
+    def _ask(self, system: str, user: str, schema: dict[str, Any], name: str) -> _Answer:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         text = self._complete(messages, schema, name)
         try:
-            return _parse_json(text)
-        except ValueError:
-            # One repair attempt: show the model its answer and ask again.
-            repaired = self._complete(
-                [
-                    *messages,
-                    {"role": "assistant", "content": text},
-                    {"role": "user", "content": self._prompts["repair"]},
-                ],
-                schema,
-                name,
-            )
+            return _parse(text)
+        except ValueError as first:
+            # One repair: say what was wrong and ask again (the bad answer is not echoed: it may be long).
+            repair = self.prompts["repair"].format(error=_short(str(first), 60))
+            text = self._complete([*messages, {"role": "user", "content": repair}], schema, name)
             try:
-                return _parse_json(repaired)
-            except ValueError as exc:
-                raise _Unusable(f"the model's answer was not valid JSON twice ({exc})") from None
-        except openai.OpenAIError as exc:  # pragma: no cover - _complete translates these
-            raise _Unusable(str(exc)) from exc
+                return _parse(text)
+            except ValueError as second:
+                raise _Unusable(
+                    "the model's answer was not valid notes JSON, even after one repair "
+                    f"({_short(str(second))})"
+                ) from None
 
     def _complete(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str) -> str:
-        import openai
+        import openai  # lazily: importing it costs ~0.4 s, and the offline path never needs it
 
         tokens = budget.count_messages(messages)
-        if tokens > self._config.max_input_tokens:
-            raise _ContextTooLong
-        client = self._client()
+        if tokens > self.config.max_input_tokens:
+            raise _TooLong(f"{tokens} tokens counted before sending")
+        c = self.config
         response_format: Any = {
             "type": "json_schema",
             "json_schema": {"name": name, "schema": schema, "strict": True},
         }
+        retried = f"{c.max_retries} retr{'y' if c.max_retries == 1 else 'ies'}"
         try:
-            response = client.chat.completions.create(
-                model=self._config.model,
-                messages=messages,
-                response_format=response_format,
-                temperature=0.2,
+            response = self.client().chat.completions.create(
+                model=c.model, messages=messages, response_format=response_format, temperature=0.2
             )
-        except openai.BadRequestError as exc:
-            if "context_length" in str(exc) or getattr(exc, "code", None) == "context_length_exceeded":
-                raise _ContextTooLong from exc
-            raise _Unusable(f"the model rejected the request: {_short(exc)}") from exc
         except openai.APITimeoutError as exc:
-            raise _Unusable(f"the model did not answer within {self._config.timeout:g} s") from exc
-        except openai.RateLimitError as exc:
             raise _Unusable(
-                f"rate limited by the model provider after {self._config.max_retries} retries"
+                f"the model did not answer within the {c.timeout:g} s timeout ({retried})"
             ) from exc
-        except openai.AuthenticationError as exc:
-            raise _Unusable("the model provider rejected the API key (401)") from exc
-        except openai.APIStatusError as exc:
-            raise _Unusable(f"the model provider answered {exc.status_code} after retries") from exc
         except openai.APIConnectionError as exc:
-            raise _Unusable(f"cannot reach the model provider: {_short(exc)}") from exc
-        self._usage[2] += 1
+            raise _Unusable(f"cannot reach the model provider ({retried}): {_short(str(exc))}") from exc
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            if status == 413 or (status == 400 and _TOO_LONG.search(f"{exc.code} {exc.message}")):
+                raise _TooLong(_short(exc.message)) from exc
+            if status == 429:
+                raise _Unusable(f"rate limited by the model provider (429, {retried})") from exc
+            if status in (401, 403):
+                raise _Unusable(f"the model provider rejected the API key ({status})") from exc
+            if status >= 500:
+                raise _Unusable(f"the model provider answered {status} ({retried})") from exc
+            raise _Unusable(f"the model provider answered {status}: {_short(exc.message)}") from exc
+        except openai.OpenAIError as exc:
+            raise _Unusable(f"the model call failed: {_short(str(exc))}") from exc
+        self.calls += 1
         if response.usage:
-            self._usage[0] += response.usage.prompt_tokens
-            self._usage[1] += response.usage.completion_tokens
+            self.tokens_in += response.usage.prompt_tokens
+            self.tokens_out += response.usage.completion_tokens
+        if not response.choices:
+            raise _Unusable("the model provider returned no answer")
         choice = response.choices[0]
         if choice.finish_reason == "length":
-            raise _Unusable("the model's answer was cut off at its output limit")
+            raise _TooLong("the answer was cut off at the model's output limit")
+        if choice.finish_reason == "content_filter":
+            raise _Unusable("the model provider's content filter withheld the answer")
         return choice.message.content or ""
 
-    def _client(self) -> Any:
-        import openai
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _client(self.config)
+        return self._client
 
-        c = self._config
-        common: dict[str, Any] = {"timeout": c.timeout, "max_retries": c.max_retries}
-        if c.provider == "azure":
-            if not c.base_url:
-                raise NotesError(
-                    "provider 'azure' needs `base-url`: your resource's endpoint",
-                    "set base-url: https://<resource>.openai.azure.com",
-                )
-            return openai.AzureOpenAI(
-                azure_endpoint=c.base_url, api_key=c.api_key, api_version=c.azure_api_version, **common
-            )
-        base_url = c.base_url or (GITHUB_MODELS_URL if c.provider == "github-models" else None)
-        # Local servers (Ollama, vLLM) need no key, but the SDK insists on one.
-        return openai.OpenAI(api_key=c.api_key or "unused", base_url=base_url, **common)
+    def _system(self, name: str, **values: str) -> str:
+        extra = " ".join(self.config.instructions.split())
+        instructions = self.prompts["instructions"].format(instructions=extra) if extra else ""
+        return self.prompts[name].format(language=self.config.language, instructions=instructions, **values)
 
-    def _instructions(self) -> str:
-        extra = self._config.instructions.strip()
-        return f"\n- The maintainers add: {extra}" if extra else ""
-
-    def _report(self, **fields: Any) -> WriterReport:
-        writer: Literal["llm", "offline"] = "offline" if "fallback_reason" in fields else "llm"
-        return WriterReport(
-            writer=writer, tokens_in=self._usage[0], tokens_out=self._usage[1], calls=self._usage[2], **fields
+    def _fixed_cost(self, system: str, name: str, **empty: str) -> int:
+        """Tokens of a request before its data: both messages' frames and room for one repair turn."""
+        frame = self.prompts[name].format(**empty)
+        repair = self.prompts["repair"].format(error="x" * 60)
+        return budget.count_messages(
+            [
+                {"role": "system", "content": system},
+                {"role": "user", "content": frame},
+                {"role": "user", "content": repair},
+            ]
         )
 
 
-class _ContextTooLong(Exception):
-    pass
+def _client(c: LlmConfig) -> Any:
+    import openai
+
+    common: dict[str, Any] = {"timeout": c.timeout, "max_retries": c.max_retries}
+    if c.provider == "azure":
+        if not c.base_url:
+            raise NotesError(
+                "provider 'azure' needs `base-url`: your resource's endpoint",
+                "set base-url: https://<resource>.openai.azure.com",
+            )
+        return openai.AzureOpenAI(
+            azure_endpoint=c.base_url, api_key=c.api_key, api_version=c.azure_api_version, **common
+        )
+    base_url = c.base_url or (GITHUB_MODELS_URL if c.provider == "github-models" else None)
+    # Local servers (Ollama, vLLM) need no key, but the SDK insists on one.
+    return openai.OpenAI(api_key=c.api_key or "unused", base_url=base_url, **common)
 
 
-def _line(key: str, change: Change) -> str:
-    """One change as the model sees it: id, kind, subject, and clipped details. Compact on purpose."""
-    kind = change.type or "other"
-    if change.scope:
-        kind += f"({change.scope})"
-    if change.breaking:
-        kind += "!"
-    parts = [key, kind, change.description or change.subject]
-    if change.pr_title and change.pr_title != change.description:
-        parts.append(change.pr_title)
-    details = budget.clean_body(change.pr_body or change.body or "")
+# -- what the model sees ------------------------------------------------------------------------
+
+
+def _entries(changes: tuple[Change, ...]) -> list[_Entry]:
+    """One entry per commit, or per pull request when several commits share one (its body is sent once)."""
+    groups: list[list[Change]] = []
+    by_pr: dict[int, list[Change]] = {}
+    for change in changes:
+        if change.pr_number is None:
+            groups.append([change])
+        elif change.pr_number in by_pr:
+            by_pr[change.pr_number].append(change)
+        else:
+            by_pr[change.pr_number] = [change]
+            groups.append(by_pr[change.pr_number])
+    return [_Entry(tuple(g), _line(g)) for g in groups]
+
+
+def _line(group: list[Change]) -> str:
+    """`feat(api)!: subject | PR title | details`: compact on purpose, every token is paid per change."""
+    lead = next((c for c in group if c.breaking), group[0])
+    parts = [_header(lead)]
+    if lead.pr_title and _norm(lead.pr_title) not in _norm(parts[0]):
+        parts.append(lead.pr_title)
+    others = [h for h in dict.fromkeys(_header(c) for c in group if c is not lead) if h != parts[0]]
+    if others:
+        parts.append(budget.clip("; ".join(others), SUBJECTS_TOKENS))
+    body = next((c.pr_body for c in group if c.pr_body), None) or lead.body
+    details = budget.clean_body(body)
+    if lead.pr_title and details.startswith(lead.pr_title):  # a merge commit's body repeats the title
+        details = details[len(lead.pr_title) :].strip()
     if details:
         parts.append(budget.clip(details, BODY_TOKENS))
-    return " | ".join(" ".join(p.split()) for p in parts)
+    text = " | ".join(" ".join(p.split()) for p in parts if p.strip())
+    return _FENCE.sub("", text)
 
 
-def _parse_json(text: str) -> dict[str, Any]:
+def _header(change: Change) -> str:
+    text = change.description or change.subject
+    if not change.type:
+        return f"breaking: {text}" if change.breaking else text
+    kind = change.type + (f"({change.scope})" if change.scope else "") + ("!" if change.breaking else "")
+    return f"{kind}: {text}"
+
+
+def _norm(text: str) -> str:
+    return " ".join(_SHA_OR_PR.sub("", text).lower().split())
+
+
+def _take(pending: list[_Entry], room: int, most: int) -> tuple[list[_Entry], list[str], int]:
+    """The next chunk: as many entries as fit in `room` tokens, at most `most`, at least one (clipped
+    to fit). Each line is `c<n> <text>`, n counting from 1 in every chunk. Also the tokens used."""
+    chunk: list[_Entry] = []
+    lines: list[str] = []
+    used = 0
+    for entry in pending[:most]:
+        line = f"c{len(chunk) + 1} {entry.text}"
+        cost = budget.count(line) + 1  # and its newline
+        if chunk and used + cost > room:
+            break
+        if cost > room:
+            line, cost = budget.clip(line, room - 1), room
+        chunk.append(entry)
+        lines.append(line)
+        used += cost
+    return chunk, lines, used
+
+
+# -- what the model says --------------------------------------------------------------------------
+
+
+def _parse(text: str) -> _Answer:
+    """The answer as our types, or ValueError naming what is wrong (that triggers the one repair)."""
     text = text.strip()
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
-    value = json.loads(text)
-    if not isinstance(value, dict) or not isinstance(value.get("sections", []), list):
-        raise ValueError("not a notes object")
-    return value
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("the answer is not a JSON object")
+    title, summary = raw.get("title", ""), raw.get("summary", "")
+    if not isinstance(title, str) or not isinstance(summary, str):
+        raise ValueError("title and summary must be strings")
+    sections = []
+    raw_sections = raw.get("sections", [])
+    if not isinstance(raw_sections, list):
+        raise ValueError("sections must be a list")
+    for n, s in enumerate(raw_sections):
+        if not isinstance(s, dict) or not isinstance(s.get("items", []), list):
+            raise ValueError(f"sections[{n}] must be an object with a list of items")
+        items = []
+        for m, i in enumerate(s.get("items", [])):
+            refs = i.get("refs", []) if isinstance(i, dict) else None
+            if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+                raise ValueError(f"sections[{n}].items[{m}] needs refs, a list of strings")
+            items.append((str(i.get("text", "")), tuple(refs)))
+        sections.append((str(s.get("title", "")), tuple(items)))
+    return _Answer(title=_clean(title), summary=_clean(summary), sections=tuple(sections))
 
 
 def _clean(text: str) -> str:
-    """Model text never carries its own numbers or links: the template renders those from refs."""
-    return " ".join(_SHA_OR_PR.sub("", text).split())
+    """Model text never carries its own numbers, ids, links, images or HTML: the template renders
+    links from refs. (@mentions are neutralised when rendering, by `render.safe_text`.)"""
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _TAG.sub("", text)
+    text = _URL.sub("", text)
+    text = _CHANGE_IDS.sub("", text)
+    text = _SHA_OR_PR.sub("", text)
+    return " ".join(text.split()).strip(" ,;")
 
 
 def _section_title(title: str) -> str:
-    title = " ".join(title.split()) or OTHER
-    known = {s.lower(): s for s in SECTION_ORDER}
+    # The template prints section titles as they are: keep words and plain punctuation only.
+    title = " ".join(_TITLE_CHARS.sub("", title).split())[:60] or OTHER
+    known = {s.lower(): s for s in SECTION_ORDER} | _ALIASES
     return known.get(title.lower(), title)
 
 
-def _ordered(sections: list[Section]) -> tuple[Section, ...]:
+def _ordered(sections: dict[str, list[NoteItem]]) -> tuple[Section, ...]:
     rank = {title: n for n, title in enumerate(SECTION_ORDER)}
     # Known sections in our reading order, the model's own sections before "Other changes".
-    return tuple(sorted(sections, key=lambda s: rank.get(s.title, rank[OTHER] - 0.5)))
+    ordered = sorted(sections.items(), key=lambda kv: rank.get(kv[0], rank[OTHER] - 0.5))
+    return tuple(Section(title, tuple(items)) for title, items in ordered if items)
 
 
-def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:200]
+def _short(text: str, limit: int = 200) -> str:
+    return " ".join(text.split())[:limit]

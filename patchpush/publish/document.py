@@ -29,6 +29,10 @@ def last_described(text: str | None) -> str | None:
 
 
 def merge(old_text: str | None, section: str, *, mode: Literal["overwrite", "prepend"]) -> str:
+    """The new file text. Idempotent: when the file already describes this range's head (another
+    run got there first), it stays as it is."""
+    if old_text and last_described(old_text) == last_described(section):
+        return old_text
     if mode == "overwrite":
         return section
     return prepend_notes(old_text, section)

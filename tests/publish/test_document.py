@@ -41,3 +41,10 @@ def test_prepend_below_a_lone_title_and_into_an_empty_file() -> None:
 def test_no_marker_means_nothing_described_yet() -> None:
     assert last_described("# Changelog\n<!-- other comment -->\n") is None
     assert last_described(None) is None
+
+
+def test_merging_the_same_range_twice_changes_nothing() -> None:
+    section = wrap("## Notes\n", base=OLD_HEAD, head=HEAD)
+    for mode in ("overwrite", "prepend"):
+        once = merge("# Changelog\n", section, mode=mode)  # type: ignore[arg-type]
+        assert merge(once, wrap("## Notes again\n", base=OLD_HEAD, head=HEAD), mode=mode) == once  # type: ignore[arg-type]
