@@ -1,4 +1,4 @@
-# The image GitHub builds (or pulls, see docs/README-reference.md) for `uses: org/patch-push@v1`.
+# The image GitHub builds (or pulls, see README.md, "Using the prebuilt image") for `uses: org/patch-push@v1`.
 #
 # Base: python:3.11.15-slim-bookworm, pinned by the digest of its multi-architecture index (amd64 and
 # arm64); Dependabot (.github/dependabot.yml) proposes new digests.

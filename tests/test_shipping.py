@@ -27,7 +27,7 @@ def _readme_table(heading: str) -> list[str]:
     """First-column names of the Markdown table under `## <heading>` in README.md, in order."""
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     starts = [n for n, line in enumerate(lines) if re.fullmatch(rf"##\s+{heading}\s*", line)]
-    assert starts, f"README.md has no `## {heading}` section (paste it from docs/README-reference.md)"
+    assert starts, f"README.md has no `## {heading}` section"
     section = []
     for line in lines[starts[0] + 1 :]:
         if line.startswith("#"):
