@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import traceback
@@ -58,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A run allocates one object per commit and frees almost nothing until it ends; the default
+    # collector thresholds would re-scan them all many times over (half the offline run on 50,000 commits).
+    gc.set_threshold(100_000, 50, 100)
     args = _parser().parse_args(argv)
     repo: Path = args.repo.resolve()
     flags = {

@@ -37,6 +37,8 @@ def _fold_pull_request_branches(changes: list[Change]) -> list[Change]:
     Commits reached through a PR merge's second parent (and not through the first-parent line) are
     the PR's own commits: they are folded into the merge so the PR is described once.
     """
+    if not any(len(c.parents) >= 2 for c in changes):
+        return changes
     by_sha = {c.sha: c for c in changes}
     mainline: set[str] = set()
     if changes:

@@ -84,7 +84,12 @@ def _items(changes: tuple[Change, ...]) -> list[tuple[str, NoteItem]]:
     items = []
     for entry in order:
         if isinstance(entry, Change):
-            items.append((section_of(entry), item_for([entry])))
+            # The common case, inlined: one commit, no pull request (large ranges have 10,000s).
+            text = entry.description or entry.subject
+            if entry.scope:
+                text = f"**{entry.scope}:** {text}"
+            section = BREAKING if entry.breaking else _SECTION_OF.get(entry.type or "", OTHER)
+            items.append((section, NoteItem(text, (entry.sha,))))
             continue
         group = by_pr[entry]
         lead = next((c for c in group if c.breaking), group[0])

@@ -15,13 +15,14 @@ from patchpush.models import ChangeSet, NoteItem, ReleaseNotes
 _MENTION = re.compile(r"(?<![\w`])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
 _IMAGE = re.compile(r"!\[")
 _HTML = re.compile(r"[<>]")
+_NEEDS_WORK = re.compile(r"[<>@!\t\n\r\f\v]|  |^ | $")
 
 
 def safe_text(text: str) -> str:
     """Text from commits or a model, made inert: no pings, no raw HTML, no images, one line."""
+    if not _NEEDS_WORK.search(text):
+        return text  # the common case: nothing to fold or neutralise
     text = " ".join(text.split())
-    if not any(c in text for c in "<>@!"):
-        return text
     text = _HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&gt;", text)
     text = _IMAGE.sub("[", text)
     return _MENTION.sub(r"`@\1`", text)
