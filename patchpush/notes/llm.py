@@ -18,17 +18,12 @@ from importlib import resources
 from typing import Any
 
 from patchpush.errors import NotesError
-from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes, Section, WriterReport
+from patchpush.models import ChangeSet, NoteItem, ReleaseNotes, Section, WriterReport
 from patchpush.notes import budget
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, write_offline
 
 GITHUB_MODELS_URL = "https://models.github.ai/inference"
-BODY_TOKENS = 40  # per change: PR bodies and long messages are clipped; no change is ever dropped
-SUBJECTS_TOKENS = 48  # the other commit subjects of a pull request with several commits
 OUTPUT_RESERVE = 0.1  # share of the budget kept free of input, as slack for counting differences
-# The answer has an item per change or fewer, ~25 tokens each: 400 of them stay well inside the 16k
-# output limit of gpt-4o(-mini). A smaller limit shows as finish_reason "length" and re-chunks.
-MAX_CHUNK_CHANGES = 400
 MAX_SHRINKS = 4  # "too long" answers: halve the chunk size at most this often (1/16), then give up
 _MIN_ROOM = 32  # fewer tokens than this for change lines is no useful request
 
@@ -38,7 +33,6 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_FENCE = re.compile(r"</?\s*(?:changes|notes)\s*>", re.IGNORECASE)
 _TOO_LONG = re.compile(r"context.length|maximum context|too large|tokens_limit", re.IGNORECASE)
 _TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
 _ALIASES = {
@@ -132,14 +126,9 @@ class _Unusable(Exception):
 class _TooLong(Exception):
     """The request, or the answer it asks for, does not fit the model: send less at a time."""
 
-
-@dataclass(frozen=True)
-class _Entry:
-    """One line of the prompt: a commit, or all the commits of one pull request. Its id is given per
-    chunk (c1 in every chunk), so ids stay short and a chunk's answer can only cite its own lines."""
-
-    changes: tuple[Change, ...]
-    text: str
+    def __init__(self, reason: str, *, output: bool = False) -> None:
+        super().__init__(reason)
+        self.output = output  # the answer hit the output limit: fewer changes, not fewer tokens
 
 
 @dataclass(frozen=True)
@@ -176,7 +165,7 @@ class _Run:
     # -- map, reduce, cover ---------------------------------------------------------------------
 
     def notes(self, changes: ChangeSet) -> ReleaseNotes:
-        entries = _entries(changes.changes)
+        entries = budget.entries(changes.changes)
         system = self._system("system", repository=changes.repository)
         sections, answers = self._map(entries, system)
         if len(answers) == 1:
@@ -188,26 +177,30 @@ class _Run:
         if missing:  # coverage: the offline writer describes what the model left out
             extra = write_offline(replace(changes, changes=missing))
             sections.setdefault(OTHER, []).extend(i for s in extra.sections for i in s.items)
-        offline = write_offline(changes)
+        if not title or not summary:
+            offline = write_offline(changes)
+            title, summary = title or offline.title, summary or offline.summary
         return ReleaseNotes(
-            title=title or offline.title,
-            summary=summary or offline.summary,
+            title=title,
+            summary=summary,
             sections=_ordered(sections),
             report=self.report(added_for_coverage=len(missing)),
         )
 
-    def _map(self, entries: list[_Entry], system: str) -> tuple[dict[str, list[NoteItem]], list[_Answer]]:
+    def _map(
+        self, entries: list[budget.Entry], system: str
+    ) -> tuple[dict[str, list[NoteItem]], list[_Answer]]:
         limit = int(self.config.max_input_tokens * (1 - OUTPUT_RESERVE))
         room = limit - self._fixed_cost(system, "user", changes="")
         if room < _MIN_ROOM:
             raise _Unusable(f"max-input-tokens {self.config.max_input_tokens} leaves no room for the changes")
-        most = MAX_CHUNK_CHANGES
+        most = budget.MAX_CHUNK_CHANGES
         sections: dict[str, list[NoteItem]] = {}
         answers: list[_Answer] = []
         shrinks = 0
         pending = entries
         while pending:
-            chunk, lines, used = _take(pending, room, most)
+            chunk, lines, used = budget.take(pending, room, most)
             by_key = {f"c{n}": entry for n, entry in enumerate(chunk, 1)}
             user = self.prompts["user"].format(changes="\n".join(lines))
             try:
@@ -216,10 +209,14 @@ class _Run:
                 # The model's window or output limit is smaller than we were told: re-chunk what is
                 # left at half the size of the chunk it refused.
                 shrinks += 1
-                room, most = used // 2, max(1, len(chunk) // 2)
-                if shrinks > MAX_SHRINKS or room < _MIN_ROOM:
+                if exc.output:
+                    most = len(chunk) // 2
+                else:
+                    room = used // 2
+                if shrinks > MAX_SHRINKS or room < _MIN_ROOM or most < 1:
                     raise _Unusable(
-                        f"the model refused requests as too long, down to {used} tokens of changes ({exc})"
+                        f"requests stayed too long for the model down to {len(chunk)} changes "
+                        f"in {used} tokens ({exc})"
                     ) from exc
                 continue
             pending = pending[len(chunk) :]
@@ -231,7 +228,7 @@ class _Run:
                         sections.setdefault(_section_title(title), []).append(item)
         return sections, answers
 
-    def _ground(self, text: str, refs: tuple[str, ...], by_key: dict[str, _Entry]) -> NoteItem | None:
+    def _ground(self, text: str, refs: tuple[str, ...], by_key: dict[str, budget.Entry]) -> NoteItem | None:
         """Keep an item only for what it cites from its own chunk; count what it invented."""
         keys = [r.strip().lower() for r in refs]
         good = list(dict.fromkeys(k for k in keys if k in by_key))
@@ -250,7 +247,7 @@ class _Run:
         system = self._system("summary_system")
         parts = [f"- {a.title}: {a.summary}" for a in answers if a.title or a.summary]
         sizes = ", ".join(f"{title} ({len(items)})" for title, items in sections.items())
-        outline = _FENCE.sub("", "\n".join([*parts, f"Sections: {sizes}"]))
+        outline = budget.inert("\n".join([*parts, f"Sections: {sizes}"]))
         room = int(self.config.max_input_tokens * (1 - OUTPUT_RESERVE))
         room -= self._fixed_cost(system, "summary_user", notes="")
         for _ in range(MAX_SHRINKS):
@@ -327,7 +324,7 @@ class _Run:
             raise _Unusable("the model provider returned no answer")
         choice = response.choices[0]
         if choice.finish_reason == "length":
-            raise _TooLong("the answer was cut off at the model's output limit")
+            raise _TooLong("the answer was cut off at the model's output limit", output=True)
         if choice.finish_reason == "content_filter":
             raise _Unusable("the model provider's content filter withheld the answer")
         return choice.message.content or ""
@@ -371,74 +368,6 @@ def _client(c: LlmConfig) -> Any:
     base_url = c.base_url or (GITHUB_MODELS_URL if c.provider == "github-models" else None)
     # Local servers (Ollama, vLLM) need no key, but the SDK insists on one.
     return openai.OpenAI(api_key=c.api_key or "unused", base_url=base_url, **common)
-
-
-# -- what the model sees ------------------------------------------------------------------------
-
-
-def _entries(changes: tuple[Change, ...]) -> list[_Entry]:
-    """One entry per commit, or per pull request when several commits share one (its body is sent once)."""
-    groups: list[list[Change]] = []
-    by_pr: dict[int, list[Change]] = {}
-    for change in changes:
-        if change.pr_number is None:
-            groups.append([change])
-        elif change.pr_number in by_pr:
-            by_pr[change.pr_number].append(change)
-        else:
-            by_pr[change.pr_number] = [change]
-            groups.append(by_pr[change.pr_number])
-    return [_Entry(tuple(g), _line(g)) for g in groups]
-
-
-def _line(group: list[Change]) -> str:
-    """`feat(api)!: subject | PR title | details`: compact on purpose, every token is paid per change."""
-    lead = next((c for c in group if c.breaking), group[0])
-    parts = [_header(lead)]
-    if lead.pr_title and _norm(lead.pr_title) not in _norm(parts[0]):
-        parts.append(lead.pr_title)
-    others = [h for h in dict.fromkeys(_header(c) for c in group if c is not lead) if h != parts[0]]
-    if others:
-        parts.append(budget.clip("; ".join(others), SUBJECTS_TOKENS))
-    body = next((c.pr_body for c in group if c.pr_body), None) or lead.body
-    details = budget.clean_body(body)
-    if lead.pr_title and details.startswith(lead.pr_title):  # a merge commit's body repeats the title
-        details = details[len(lead.pr_title) :].strip()
-    if details:
-        parts.append(budget.clip(details, BODY_TOKENS))
-    text = " | ".join(" ".join(p.split()) for p in parts if p.strip())
-    return _FENCE.sub("", text)
-
-
-def _header(change: Change) -> str:
-    text = change.description or change.subject
-    if not change.type:
-        return f"breaking: {text}" if change.breaking else text
-    kind = change.type + (f"({change.scope})" if change.scope else "") + ("!" if change.breaking else "")
-    return f"{kind}: {text}"
-
-
-def _norm(text: str) -> str:
-    return " ".join(_SHA_OR_PR.sub("", text).lower().split())
-
-
-def _take(pending: list[_Entry], room: int, most: int) -> tuple[list[_Entry], list[str], int]:
-    """The next chunk: as many entries as fit in `room` tokens, at most `most`, at least one (clipped
-    to fit). Each line is `c<n> <text>`, n counting from 1 in every chunk. Also the tokens used."""
-    chunk: list[_Entry] = []
-    lines: list[str] = []
-    used = 0
-    for entry in pending[:most]:
-        line = f"c{len(chunk) + 1} {entry.text}"
-        cost = budget.count(line) + 1  # and its newline
-        if chunk and used + cost > room:
-            break
-        if cost > room:
-            line, cost = budget.clip(line, room - 1), room
-        chunk.append(entry)
-        lines.append(line)
-        used += cost
-    return chunk, lines, used
 
 
 # -- what the model says --------------------------------------------------------------------------
@@ -489,7 +418,7 @@ def _clean(text: str) -> str:
 
 def _section_title(title: str) -> str:
     # The template prints section titles as they are: keep words and plain punctuation only.
-    title = " ".join(_TITLE_CHARS.sub("", title).split())[:60] or OTHER
+    title = " ".join(_TITLE_CHARS.sub("", _TAG.sub("", title)).split())[:60] or OTHER
     known = {s.lower(): s for s in SECTION_ORDER} | _ALIASES
     return known.get(title.lower(), title)
 
