@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import os
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
 from patchpush import pipeline, report, settings
 from patchpush.errors import PatchPushError, SettingsError
-from patchpush.models import RunReport
 
 
 def main() -> int:
-    # A run allocates one object per commit and frees almost nothing until it ends; the default
-    # collector thresholds would re-scan them all many times over (half the offline run on 50,000 commits).
-    gc.set_threshold(100_000, 50, 100)
     env = os.environ
     workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
     inputs = settings.read_action_inputs()
@@ -26,29 +20,17 @@ def main() -> int:
     # Masked before anything else is printed, so no later line can leak them.
     report.mask(secrets)
     log_path = workspace / (inputs.get("failure-log") or settings.DEFAULTS["failure-log"])
+    file = inputs.get("file") or settings.DEFAULTS["file"]
     try:
         config = _load(workspace, env, inputs)
         log_path = config.failure_log
         outcome = pipeline.run(config, pipeline.build(config))
     except PatchPushError as exc:
-        outcome = RunReport(
-            outcome="failed",
-            file=inputs.get("file") or settings.DEFAULTS["file"],
-            error=exc.message,
-            error_stage=exc.stage,
-            hint=exc.hint,
-        )
+        outcome = pipeline.failed(file, exc)
     except Exception:  # our only broad except on this face: anything else is a bug
-        redact = report.Redactor(secrets)
-        outcome = RunReport(
-            outcome="failed",
-            file=inputs.get("file") or settings.DEFAULTS["file"],
-            error="this is a bug in patch-push; the traceback is in the failure log",
-            error_stage="run",
-        )
-        report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
-        with log_path.open("a", encoding="utf-8") as log:
-            log.write(redact(traceback.format_exc()))
+        bug = pipeline.failed(file, PatchPushError(report.BUG))
+        report.emit_action(bug, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
+        report.log_traceback(log_path, report.Redactor(secrets))
         return 2
     return report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
 

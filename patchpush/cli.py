@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,9 +57,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # A run allocates one object per commit and frees almost nothing until it ends; the default
-    # collector thresholds would re-scan them all many times over (half the offline run on 50,000 commits).
-    gc.set_threshold(100_000, 50, 100)
     args = _parser().parse_args(argv)
     repo: Path = args.repo.resolve()
     flags = {
@@ -82,20 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_path = config.failure_log
         outcome = pipeline.run(config, pipeline.build(config))
     except PatchPushError as exc:
-        outcome = RunReport(
-            outcome="failed",
-            file=flags.get("file") or settings.DEFAULTS["file"],
-            error=exc.message,
-            error_stage=exc.stage,
-            hint=exc.hint,
-        )
+        outcome = pipeline.failed(flags.get("file") or settings.DEFAULTS["file"], exc)
     except Exception:  # our only broad except on this face: anything else is a bug
-        redact = report.Redactor(secrets)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("a", encoding="utf-8") as log:
-            log.write(report.failure_line("this is a bug in patch-push", stage="run") + "\n")
-            log.write(redact(traceback.format_exc()))
-        print(f"error: this is a bug in patch-push; the traceback is in {log_path}", file=sys.stderr)
+        bug = pipeline.failed(flags.get("file") or settings.DEFAULTS["file"], PatchPushError(report.BUG))
+        _finish(bug, log_path=log_path, secrets=secrets, output_format=args.format)
+        report.log_traceback(log_path, report.Redactor(secrets))
         return 2
     return _finish(outcome, log_path=log_path, secrets=secrets, output_format=args.format)
 

@@ -44,6 +44,18 @@ def failure_line(message: str, *, stage: str | None, now: datetime | None = None
     return f"{moment} - Error: {' '.join(message.split())}{suffix}"
 
 
+BUG = "this is a bug in patch-push; the traceback is in the failure log"
+
+
+def log_traceback(log_path: Path, redact: Redactor) -> None:
+    """After a bug's failure line: the traceback being handled, secrets redacted."""
+    import traceback
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(redact(traceback.format_exc()))
+
+
 def write_failure_log(report: RunReport, log_path: Path, redact: Redactor) -> Path | None:
     """Append the failures of this run; save notes that were generated but not published beside it."""
     lines = []
