@@ -45,10 +45,15 @@ class Remote:
         *,
         token: str = "test-token",
         env: dict[str, str] | None = None,
+        config: str | None = None,
     ) -> ActionRun:
+        """One action run in a fresh workspace; `config` is written as .github/patchpush.yml there."""
         self._runs += 1
         folder = self.tmp_path / f"run{self._runs}"
         folder.mkdir()
+        if config is not None:
+            (folder / "workspace/.github").mkdir(parents=True)
+            (folder / "workspace/.github/patchpush.yml").write_text(config)
         full_env = {"GITHUB_API_URL": emu.base_url, "GITHUB_SERVER_URL": "https://github.com", **(env or {})}
         return run_action(folder, {"github-token": token, **(inputs or {})}, env=full_env)
 

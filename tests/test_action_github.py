@@ -308,3 +308,31 @@ def test_failure_log_output_is_relative_to_the_workspace(remote: Remote) -> None
     with serve(remote, tokens={"read-only": {"contents:read"}}) as emu:
         run = remote.run(emu, token="read-only")
         assert run.outputs["failure-log"] == "logs/patch_failures.log"
+
+
+def test_config_file_applies_and_action_inputs_override_it(remote: Remote) -> None:
+    remote.work.commit("chore(deps): bump lib", author="dependabot[bot] <bot@example.test>")
+    config = "file: NOTES.md\nexclude-authors: none\nmode: prepend\n"
+    with serve(remote) as emu:
+        run = remote.run(emu, {"file": "OTHER.md"}, config=config)
+        assert run.outputs["outcome"] == "committed", run.stdout
+        assert run.outputs["file"] == "OTHER.md"
+        text = remote.file_at_head("OTHER.md")
+        assert "bump lib" in text  # exclude-authors: none came from the file
+        assert "NOTES.md" not in remote.bare_git("ls-tree", "--name-only", "main")
+
+
+def test_unknown_key_in_the_config_file_names_file_and_key(remote: Remote) -> None:
+    with serve(remote) as emu:
+        run = remote.run(emu, config="flie: NOTES.md\n")
+        assert run.code == 1
+        assert "::error::.github/patchpush.yml: unknown key 'flie'" in run.stdout
+        assert emu.requests == []
+
+
+def test_a_secret_in_the_config_file_is_refused(remote: Remote) -> None:
+    with serve(remote) as emu:
+        run = remote.run(emu, config="openai-api-key: sk-in-a-file\n")
+        assert run.code == 1
+        assert "is a secret and must not live in a file" in run.stdout
+        assert "sk-in-a-file" not in run.stdout + run.summary
