@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from patchpush.collect import ChangeSource, RangeRequest
@@ -123,20 +123,21 @@ def _run(settings: Settings, stages: Stages) -> RunReport:
                 range_to=changes.head,
                 warnings=warnings,
             )
-        notes = stages.writer.write(changes)
+        # The template is read (and found missing) before any LLM tokens are spent.
         template = stages.publisher.read(settings.template) if settings.template else None
         if settings.template and template is None:
             raise NotesError(
                 f"template '{settings.template}' does not exist in the repository",
                 "check the `template` input, a path relative to the repository root",
             )
+        notes = stages.writer.write(changes)
         from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
 
         markdown = render_text(
             notes, changes, template=template, template_name=settings.template or "the built-in template"
         )
-        warnings += _writer_warnings(notes)
-        base = dict(
+        written = RunReport(
+            outcome="dry-run",
             file=settings.file,
             notes_markdown=markdown,
             notes=notes,
@@ -144,17 +145,17 @@ def _run(settings: Settings, stages: Stages) -> RunReport:
             range_from=changes.base,
             range_to=changes.head,
             changes=len(changes.changes),
-            warnings=warnings,
+            warnings=warnings + _writer_warnings(notes),
         )
         if settings.dry_run:
-            return RunReport(outcome="dry-run", **base)  # type: ignore[arg-type]
+            return written
         section = wrap(markdown, base=changes.base, head=changes.newest or changes.head)
         result = stages.publisher.publish(
             lambda old_text: merge(old_text, section, mode=settings.mode),
             message=commit_message(settings),
             section=section,
         )
-        return RunReport(outcome=result.outcome, publish=result, **base)  # type: ignore[arg-type]
+        return replace(written, outcome=result.outcome, publish=result)
     except PatchPushError as exc:
         return failed(
             settings.file,
