@@ -112,7 +112,7 @@ class GitHubApiSource:
             history = repository["head"]["history"]
             done = False
             for node in history["nodes"]:
-                if any(node["oid"].startswith(s) for s in stop_at if s):
+                if node["oid"] in stop_at:
                     base = node["oid"] if auto else base
                     done = True
                     break

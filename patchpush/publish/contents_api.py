@@ -7,6 +7,7 @@ file (409), we re-read, re-merge and try again, so no one's update is lost.
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 from github.GithubException import GithubException
@@ -47,8 +48,6 @@ class ContentsApiPublisher:
             else:
                 raise self._error(exc, f"committing {self._file} to {self._where(branch)}") from exc
         if self._release and section and result.outcome != "skipped":
-            from dataclasses import replace
-
             result = replace(result, release_url=self._update_release(section))
         return result
 
