@@ -14,6 +14,19 @@ from patchpush.models import RunReport
 
 # Flags that are switches on the command line but inputs everywhere else.
 _SWITCHES = ("dry-run",)
+# What the flags that matter most on a clone mean; README.md's Inputs table describes every one.
+_HELP = {
+    "repository": "owner/name, so notes link to the commits and pull requests on GitHub",
+    "since": "auto (after the last described commit, else the last tag), a ref, an ISO date, or 7d/12h/2w",
+    "until": "a ref: the last commit to describe (default: HEAD)",
+    "file": "the notes file, relative to the repository root",
+    "mode": "overwrite, or prepend a section on top of a changelog",
+    "template": "a Jinja2 template in the repository, instead of the built-in one",
+    "include-paths": "globs: only commits touching these paths",
+    "exclude-paths": "globs: leave out commits touching only these paths",
+    "exclude-authors": "logins or names to leave out; none keeps everyone",
+    "base-url": "an OpenAI-compatible endpoint (Ollama, vLLM); the key comes from OPENAI_API_KEY",
+}
 # Secrets come from the environment, never from argv (visible to every process on the machine).
 _FROM_ENV = {"openai-api-key": "OPENAI_API_KEY", "github-token": "GITHUB_TOKEN"}
 
@@ -51,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                 f"--{name}",
                 default=None,
                 metavar="VALUE",
-                help=f"(default: {default or 'empty'})" if default else None,
+                help=" ".join(
+                    part for part in (_HELP.get(name, ""), f"(default: {default})" if default else "") if part
+                )
+                or None,
             )
     return parser
 
