@@ -20,6 +20,32 @@ _REVERT_SUBJECT = re.compile(r'^Revert "(?P<orig>.*)"$')
 _REVERT_BODY = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})")
 _CO_AUTHOR = re.compile(r"^Co-authored-by: *(?P<who>.+?) *<[^>]*> *$", re.MULTILINE | re.IGNORECASE)
 
+# Types we read as Conventional Commit types. Anything else before a colon ("README: ...",
+# "cli: ...") is a plain subject: kept whole under "Other changes" rather than losing its first word.
+TYPES = frozenset(
+    {
+        "feat",
+        "feature",
+        "fix",
+        "bugfix",
+        "hotfix",
+        "perf",
+        "security",
+        "sec",
+        "revert",
+        "refactor",
+        "docs",
+        "doc",
+        "test",
+        "tests",
+        "build",
+        "ci",
+        "chore",
+        "deps",
+        "style",
+    }
+)
+
 # The trailer that marks patch-push's own commits, so that no run ever describes them.
 OWN_TRAILER = "Patch-Push-Notes: true"
 
@@ -59,7 +85,7 @@ def parse(
     ctype = scope = None
     breaking = False
     description = headline
-    if match := _HEADER.match(headline):
+    if (match := _HEADER.match(headline)) and match.group("type").lower() in TYPES:
         ctype = match.group("type").lower()
         scope = (match.group("scope") or "").strip() or None
         breaking = bool(match.group("bang"))

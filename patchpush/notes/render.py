@@ -14,8 +14,8 @@ from patchpush.models import ChangeSet, NoteItem, ReleaseNotes
 
 _MENTION = re.compile(r"(?<![\w`])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
 _IMAGE = re.compile(r"!\[")
-_HTML = re.compile(r"[<>]")
-_NEEDS_WORK = re.compile(r"[<>@!\t\n\r\f\v]|  |^ | $")
+_HTML = re.compile(r"<")  # only "<" opens a tag; "->" stays readable in the file
+_NEEDS_WORK = re.compile(r"[<@!\t\n\r\f\v]|  |^ | $")
 
 
 def safe_text(text: str) -> str:
@@ -23,7 +23,7 @@ def safe_text(text: str) -> str:
     if not _NEEDS_WORK.search(text):
         return text  # the common case: nothing to fold or neutralise
     text = " ".join(text.split())
-    text = _HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&gt;", text)
+    text = _HTML.sub("&lt;", text)
     text = _IMAGE.sub("[", text)
     return _MENTION.sub(r"`@\1`", text)
 

@@ -15,6 +15,8 @@ from patchpush.collect.conventional import parse
         ("chore: bump\n\nBREAKING CHANGE: config moved", "chore", None, True, "bump"),
         ("Feat: capitalised type", "feat", None, False, "capitalised type"),
         ("Update README", None, None, False, "Update README"),
+        ("README: explain install", None, None, False, "README: explain install"),
+        ("cli(help): shorter", None, None, False, "cli(help): shorter"),
         (
             "feat:missing space is not conventional",
             None,
