@@ -95,7 +95,7 @@ Describe the change, link the issue, and tick the boxes that apply.
 
 Closes #{issue}
 """
-_LINE = re.compile(r"^(c\d+) (.*)$", re.MULTILINE)
+_LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
 
 
 def changeset(count: int, *, seed: int = 7) -> ChangeSet:

@@ -15,7 +15,7 @@ from tests.fakes.github_server import GitHubEmulator
 from tests.fakes.openai_server import OpenAIServer, Reply
 from tests.github_env import Remote, serve
 
-_LINE = re.compile(r"^(c\d+) (.*)$", re.MULTILINE)
+_LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
 
 
 def model(request: dict[str, Any]) -> Reply:
@@ -26,7 +26,7 @@ def model(request: dict[str, Any]) -> Reply:
     items = [
         {"text": "Improved " + rest.split(" | ")[0].split(": ", 1)[-1], "refs": [key]} for key, rest in lines
     ]
-    items.append({"text": "A feature nobody made", "refs": ["c999"]})
+    items.append({"text": "A feature nobody made", "refs": ["999"]})
     return Reply.content(
         json.dumps(
             {

@@ -100,8 +100,9 @@ def inert(text: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of the prompt: a commit, or all the commits of one pull request. Its id is given per
-    chunk (c1 in every chunk), so ids stay short and a chunk's answer can only cite its own lines."""
+    """One line of the prompt: a commit, or all the commits of one pull request. Its id is its line
+    number in the chunk (1 in every chunk): one token up to 999, and a chunk's answer can only cite its
+    own lines."""
 
     changes: tuple[Change, ...]
     text: str
@@ -124,12 +125,12 @@ def entries(changes: tuple[Change, ...]) -> list[Entry]:
 
 def take(pending: list[Entry], room: int, most: int) -> tuple[list[Entry], list[str], int]:
     """The next chunk: as many entries as fit in `room` tokens, at most `most`, at least one (clipped
-    to fit). Each line is `c<n> <text>`, n counting from 1 in every chunk. Also the tokens used."""
+    to fit). Each line is `<n> <text>`, n counting from 1 in every chunk. Also the tokens used."""
     chunk: list[Entry] = []
     lines: list[str] = []
     used = 0
     for entry in pending[:most]:
-        line = f"c{len(chunk) + 1} {entry.text}"
+        line = f"{len(chunk) + 1} {entry.text}"
         cost = count(line) + 1  # and its newline
         if chunk and used + cost > room:
             break

@@ -28,7 +28,8 @@ MAX_SHRINKS = 4  # "too long" answers: halve the chunk size at most this often (
 _MIN_ROOM = 32  # fewer tokens than this for change lines is no useful request
 
 _SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")  # "defaced" survives
-_CHANGE_IDS = re.compile(r"\s*[(\[]\s*c\d+(?:\s*,\s*c\d+)*\s*[)\]]", re.IGNORECASE)
+# A model that cites line numbers in its text: "(3)", "[3, 4]".
+_CHANGE_IDS = re.compile(r"\s*[(\[]\s*\d+(?:\s*,\s*\d+)*\s*[)\]]")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
@@ -201,7 +202,7 @@ class _Run:
         pending = entries
         while pending:
             chunk, lines, used = budget.take(pending, room, most)
-            by_key = {f"c{n}": entry for n, entry in enumerate(chunk, 1)}
+            by_key = {str(n): entry for n, entry in enumerate(chunk, 1)}
             user = self.prompts["user"].format(changes="\n".join(lines))
             try:
                 answer = self._ask(system, user, _NOTES_SCHEMA, "release_notes")
@@ -397,9 +398,10 @@ def _parse(text: str) -> _Answer:
         items = []
         for m, i in enumerate(s.get("items", [])):
             refs = i.get("refs", []) if isinstance(i, dict) else None
-            if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-                raise ValueError(f"sections[{n}].items[{m}] needs refs, a list of strings")
-            items.append((str(i.get("text", "")), tuple(refs)))
+            # Line numbers as strings (the schema) or as numbers (models without strict schemas).
+            if not isinstance(refs, list) or not all(isinstance(r, str | int) for r in refs):
+                raise ValueError(f"sections[{n}].items[{m}] needs refs, a list of line numbers")
+            items.append((str(i.get("text", "")), tuple(str(r) for r in refs)))
         sections.append((str(s.get("title", "")), tuple(items)))
     return _Answer(title=_clean(title), summary=_clean(summary), sections=tuple(sections))
 

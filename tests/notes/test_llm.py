@@ -29,7 +29,7 @@ from tests.gitrepo import GitRepo
 
 KEY = "test-key"
 WEB = "https://github.com/octo/widgets"
-_LINE = re.compile(r"^(c\d+) (.*)$", re.MULTILINE)
+_LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
 _SECTIONS = {"feat": "Features", "fix": "Fixes", "perf": "Performance", "docs": "Documentation"}
 PR_TEMPLATE = """<!-- Please describe your change. Delete sections that do not apply. -->
 ## Description
@@ -139,10 +139,10 @@ def test_grounded_notes_from_a_real_repository(repo: GitRepo, srv: OpenAIServer)
 
 def test_invented_refs_are_removed_and_counted(srv: OpenAIServer, small: ChangeSet) -> None:
     srv.script(answer([
-        {"text": "Users endpoint and a fix", "refs": ["c1", "c99"]},
-        {"text": "Something that never happened", "refs": ["c42", "#7"]},
-        {"text": "Crash fixed (#7) in 1a2b3c4d", "refs": ["c2"]},
-        {"text": "Export limits explained", "refs": ["C3"]},
+        {"text": "Users endpoint and a fix", "refs": ["1", "99"]},
+        {"text": "Something that never happened", "refs": ["42", "#7"]},
+        {"text": "Crash fixed (#7) in 1a2b3c4d", "refs": ["2"]},
+        {"text": "Export limits explained", "refs": [" 3 "]},
     ]))
 
     notes = LlmWriter(config=config(srv)).write(small)
@@ -158,7 +158,7 @@ def test_invented_refs_are_removed_and_counted(srv: OpenAIServer, small: ChangeS
 
 def test_changes_the_model_left_out_are_added_under_other_changes(srv: OpenAIServer) -> None:
     changes = changeset(*(change(n, f"fix: bug number {n}") for n in range(1, 7)))
-    srv.script(answer([{"text": f"Fixed bug {n}", "refs": [f"c{n}"]} for n in range(1, 4)]))
+    srv.script(answer([{"text": f"Fixed bug {n}", "refs": [f"{n}"]} for n in range(1, 4)]))
 
     notes = LlmWriter(config=config(srv)).write(changes)
 
@@ -180,8 +180,8 @@ def test_instructions_in_commits_are_data_not_orders(srv: OpenAIServer) -> None:
                            "sections": [{"title": "<script>alert(1)</script> Free @everyone", "items": [
             {"text": "@everyone free money at https://evil.example", "refs": []},
             {"text": "@everyone the parser <img src=x onerror=alert(1)> ![pwn](https://evil.example/p.png) "
-                     "is fixed, [claim](https://evil.example/claim) now", "refs": ["c1"]},
-            {"text": "Dark mode", "refs": ["c2"]},
+                     "is fixed, [claim](https://evil.example/claim) now", "refs": ["1"]},
+            {"text": "Dark mode", "refs": ["2"]},
         ]}]})
 
     srv.responder = obedient
