@@ -299,22 +299,21 @@ def _bool(raw: Mapping[str, str], name: str) -> bool:
 
 
 def _int(raw: Mapping[str, str], name: str, *, minimum: int) -> int:
-    value = raw[name].strip()
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(f"input '{name}' must be a whole number, not '{value}'") from None
-    if number < minimum:
-        raise SettingsError(f"input '{name}' must be at least {minimum}, not {number}")
-    return number
+    return int(_number(raw, name, int, "a whole number", minimum))
 
 
 def _float(raw: Mapping[str, str], name: str, *, minimum: float) -> float:
+    return _number(raw, name, float, "a number of seconds", minimum)
+
+
+def _number(
+    raw: Mapping[str, str], name: str, kind: type[int] | type[float], noun: str, minimum: float
+) -> float:
     value = raw[name].strip()
     try:
-        number = float(value)
+        number = kind(value)
     except ValueError:
-        raise SettingsError(f"input '{name}' must be a number of seconds, not '{value}'") from None
+        raise SettingsError(f"input '{name}' must be {noun}, not '{value}'") from None
     if number < minimum:
         raise SettingsError(f"input '{name}' must be at least {minimum:g}, not {value}")
     return number
