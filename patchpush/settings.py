@@ -210,6 +210,11 @@ def load(
     if provider == "auto":
         resolved = "openai" if raw["openai-api-key"] or raw["base-url"] else "offline"
     max_tokens_default = DEFAULT_MAX_INPUT_TOKENS[resolved]
+    if resolved == "azure" and not raw["base-url"]:
+        raise SettingsError(
+            "provider 'azure' needs `base-url`, the resource's endpoint",
+            "set base-url: https://<resource>.openai.azure.com",
+        )
     return Settings(
         workspace=workspace,
         repository=_repository(raw["repository"] or repository or env.get("GITHUB_REPOSITORY", "")),

@@ -1,6 +1,6 @@
 """The LLM writer: notes through the OpenAI SDK, grounded in the ChangeSet, within a token budget.
 
-Every item the model writes must cite change ids from the lines it was shown; invented ids are removed
+Every item the model writes must cite the numbers of the lines it was shown; invented ones are removed
 and counted, and changes the model left out are added back by the offline writer. A range too large
 for one request is sent in chunks (map), then one more call titles the whole (reduce). When the model
 cannot be used (timeouts, rate limits, bad output), the offline writer writes the notes and the reason
@@ -10,7 +10,6 @@ is reported.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -18,70 +17,15 @@ from importlib import resources
 from typing import Any
 
 from patchpush.errors import NotesError
-from patchpush.models import ChangeSet, NoteItem, ReleaseNotes, Section, WriterReport
-from patchpush.notes import budget
-from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, write_offline
+from patchpush.models import ChangeSet, NoteItem, ReleaseNotes, WriterReport
+from patchpush.notes import answer, budget
+from patchpush.notes.offline import OTHER, write_offline
 
 GITHUB_MODELS_URL = "https://models.github.ai/inference"
 OUTPUT_RESERVE = 0.1  # share of the budget kept free of input, as slack for counting differences
 MAX_SHRINKS = 4  # "too long" answers: halve the chunk size at most this often (1/16), then give up
 _MIN_ROOM = 32  # fewer tokens than this for change lines is no useful request
-
-_SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")  # "defaced" survives
-# A model that cites line numbers in its text: "(3)", "[3, 4]".
-_CHANGE_IDS = re.compile(r"\s*[(\[]\s*\d+(?:\s*,\s*\d+)*\s*[)\]]")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _TOO_LONG = re.compile(r"context.length|maximum context|too large|tokens_limit", re.IGNORECASE)
-_TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
-_ALIASES = {
-    "breaking": BREAKING,
-    "new features": "Features",
-    "added": "Features",
-    "bug fixes": "Fixes",
-    "bugfixes": "Fixes",
-    "fixed": "Fixes",
-    "docs": "Documentation",
-    "other": OTHER,
-    "misc": OTHER,
-    "miscellaneous": OTHER,
-}
-
-_ITEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["text", "refs"],
-    "properties": {"text": {"type": "string"}, "refs": {"type": "array", "items": {"type": "string"}}},
-}
-_NOTES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["title", "summary", "sections"],
-    "properties": {
-        "title": {"type": "string"},
-        "summary": {"type": "string"},
-        "sections": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["title", "items"],
-                "properties": {
-                    "title": {"type": "string"},
-                    "items": {"type": "array", "items": _ITEM_SCHEMA},
-                },
-            },
-        },
-    },
-}
-_SUMMARY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["title", "summary"],
-    "properties": {"title": {"type": "string"}, "summary": {"type": "string"}},
-}
 
 
 @dataclass(frozen=True)
@@ -132,13 +76,6 @@ class _TooLong(Exception):
         self.output = output  # the answer hit the output limit: fewer changes, not fewer tokens
 
 
-@dataclass(frozen=True)
-class _Answer:
-    title: str
-    summary: str
-    sections: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
-
-
 @dataclass
 class _Run:
     """One `write()`: the client, the prompts and what the run cost and fixed."""
@@ -184,20 +121,20 @@ class _Run:
         return ReleaseNotes(
             title=title,
             summary=summary,
-            sections=_ordered(sections),
+            sections=answer.ordered(sections),
             report=self.report(added_for_coverage=len(missing)),
         )
 
     def _map(
         self, entries: list[budget.Entry], system: str
-    ) -> tuple[dict[str, list[NoteItem]], list[_Answer]]:
+    ) -> tuple[dict[str, list[NoteItem]], list[answer.Answer]]:
         limit = int(self.config.max_input_tokens * (1 - OUTPUT_RESERVE))
         room = limit - self._fixed_cost(system, "user", changes="")
         if room < _MIN_ROOM:
             raise _Unusable(f"max-input-tokens {self.config.max_input_tokens} leaves no room for the changes")
         most = budget.MAX_CHUNK_CHANGES
         sections: dict[str, list[NoteItem]] = {}
-        answers: list[_Answer] = []
+        answers: list[answer.Answer] = []
         shrinks = 0
         pending = entries
         while pending:
@@ -205,7 +142,7 @@ class _Run:
             by_key = {str(n): entry for n, entry in enumerate(chunk, 1)}
             user = self.prompts["user"].format(changes="\n".join(lines))
             try:
-                answer = self._ask(system, user, _NOTES_SCHEMA, "release_notes")
+                reply = self._ask(system, user, answer.NOTES_SCHEMA, "release_notes")
             except _TooLong as exc:
                 # The model's window or output limit is smaller than we were told: re-chunk what is
                 # left at half the size of the chunk it refused.
@@ -221,12 +158,12 @@ class _Run:
                     ) from exc
                 continue
             pending = pending[len(chunk) :]
-            answers.append(answer)
-            for title, items in answer.sections:
+            answers.append(reply)
+            for title, items in reply.sections:
                 for text, refs in items:
                     item = self._ground(text, refs, by_key)
                     if item is not None:
-                        sections.setdefault(_section_title(title), []).append(item)
+                        sections.setdefault(answer.section_title(title), []).append(item)
         return sections, answers
 
     def _ground(self, text: str, refs: tuple[str, ...], by_key: dict[str, budget.Entry]) -> NoteItem | None:
@@ -234,7 +171,7 @@ class _Run:
         keys = [r.strip().lower() for r in refs]
         good = list(dict.fromkeys(k for k in keys if k in by_key))
         self.invented += sum(1 for k in keys if k not in by_key)
-        text = _clean(text)
+        text = answer.clean(text)
         if not good or not text:
             self.dropped += 1
             return None
@@ -242,7 +179,7 @@ class _Run:
         prs = tuple(dict.fromkeys(c.pr_number for c in cited if c.pr_number is not None))
         return NoteItem(text=text, shas=tuple(c.sha for c in cited), prs=prs)
 
-    def _reduce(self, answers: list[_Answer], sections: dict[str, list[NoteItem]]) -> tuple[str, str]:
+    def _reduce(self, answers: list[answer.Answer], sections: dict[str, list[NoteItem]]) -> tuple[str, str]:
         """One title and summary for notes written in several chunks, from each chunk's own title and
         summary: a few tokens per chunk, where the items themselves would fill another whole request."""
         system = self._system("summary_system")
@@ -256,26 +193,26 @@ class _Run:
                 break
             user = self.prompts["summary_user"].format(notes=budget.clip(outline, room))
             try:
-                answer = self._ask(system, user, _SUMMARY_SCHEMA, "notes_summary")
+                reply = self._ask(system, user, answer.SUMMARY_SCHEMA, "notes_summary")
             except _TooLong:
                 room //= 2
                 continue
-            return answer.title, answer.summary
+            return reply.title, reply.summary
         raise _Unusable("the model rejected the summary request as too long")
 
     # -- one request ----------------------------------------------------------------------------
 
-    def _ask(self, system: str, user: str, schema: dict[str, Any], name: str) -> _Answer:
+    def _ask(self, system: str, user: str, schema: dict[str, Any], name: str) -> answer.Answer:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         text = self._complete(messages, schema, name)
         try:
-            return _parse(text)
+            return answer.parse(text)
         except ValueError as first:
             # One repair: say what was wrong and ask again (the bad answer is not echoed: it may be long).
             repair = self.prompts["repair"].format(error=_short(str(first), 60))
             text = self._complete([*messages, {"role": "user", "content": repair}], schema, name)
             try:
-                return _parse(text)
+                return answer.parse(text)
             except ValueError as second:
                 raise _Unusable(
                     "the model's answer was not valid notes JSON, even after one repair "
@@ -369,67 +306,6 @@ def _client(c: LlmConfig) -> Any:
     base_url = c.base_url or (GITHUB_MODELS_URL if c.provider == "github-models" else None)
     # Local servers (Ollama, vLLM) need no key, but the SDK insists on one.
     return openai.OpenAI(api_key=c.api_key or "unused", base_url=base_url, **common)
-
-
-# -- what the model says --------------------------------------------------------------------------
-
-
-def _parse(text: str) -> _Answer:
-    """The answer as our types, or ValueError naming what is wrong (that triggers the one repair)."""
-    text = text.strip()
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ValueError("the answer is not a JSON object")
-    title, summary = raw.get("title", ""), raw.get("summary", "")
-    if not isinstance(title, str) or not isinstance(summary, str):
-        raise ValueError("title and summary must be strings")
-    sections = []
-    raw_sections = raw.get("sections", [])
-    if not isinstance(raw_sections, list):
-        raise ValueError("sections must be a list")
-    for n, s in enumerate(raw_sections):
-        if not isinstance(s, dict) or not isinstance(s.get("items", []), list):
-            raise ValueError(f"sections[{n}] must be an object with a list of items")
-        items = []
-        for m, i in enumerate(s.get("items", [])):
-            refs = i.get("refs", []) if isinstance(i, dict) else None
-            # Line numbers as strings (the schema) or as numbers (models without strict schemas).
-            if not isinstance(refs, list) or not all(isinstance(r, str | int) for r in refs):
-                raise ValueError(f"sections[{n}].items[{m}] needs refs, a list of line numbers")
-            items.append((str(i.get("text", "")), tuple(str(r) for r in refs)))
-        sections.append((str(s.get("title", "")), tuple(items)))
-    return _Answer(title=_clean(title), summary=_clean(summary), sections=tuple(sections))
-
-
-def _clean(text: str) -> str:
-    """Model text never carries its own numbers, ids, links, images or HTML: the template renders
-    links from refs. (@mentions are neutralised when rendering, by `render.safe_text`.)"""
-    text = _IMAGE.sub("", text)
-    text = _LINK.sub(r"\1", text)
-    text = _TAG.sub("", text)
-    text = _URL.sub("", text)
-    text = _CHANGE_IDS.sub("", text)
-    text = _SHA_OR_PR.sub("", text)
-    return " ".join(text.split()).strip(" ,;")
-
-
-def _section_title(title: str) -> str:
-    # The template prints section titles as they are: keep words and plain punctuation only.
-    title = " ".join(_TITLE_CHARS.sub("", _TAG.sub("", title)).split())[:60] or OTHER
-    known = {s.lower(): s for s in SECTION_ORDER} | _ALIASES
-    return known.get(title.lower(), title)
-
-
-def _ordered(sections: dict[str, list[NoteItem]]) -> tuple[Section, ...]:
-    rank = {title: n for n, title in enumerate(SECTION_ORDER)}
-    # Known sections in our reading order, the model's own sections before "Other changes".
-    ordered = sorted(sections.items(), key=lambda kv: rank.get(kv[0], rank[OTHER] - 0.5))
-    return tuple(Section(title, tuple(items)) for title, items in ordered if items)
 
 
 def _short(text: str, limit: int = 200) -> str:

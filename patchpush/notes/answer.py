@@ -1,0 +1,135 @@
+"""What the model says: its answer checked against our types and cleaned of anything it may not add.
+
+The model's text never carries links, numbers, images or HTML of its own: the template renders links
+from the refs, and `render.safe_text` neutralises @mentions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from patchpush.models import NoteItem, Section
+from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER
+
+_SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")  # "defaced" survives
+# A model that cites line numbers in its text: "(3)", "[3, 4]".
+_CHANGE_IDS = re.compile(r"\s*[(\[]\s*\d+(?:\s*,\s*\d+)*\s*[)\]]")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
+_ALIASES = {
+    "breaking": BREAKING,
+    "new features": "Features",
+    "added": "Features",
+    "bug fixes": "Fixes",
+    "bugfixes": "Fixes",
+    "fixed": "Fixes",
+    "docs": "Documentation",
+    "other": OTHER,
+    "misc": OTHER,
+    "miscellaneous": OTHER,
+}
+
+_ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text", "refs"],
+    "properties": {"text": {"type": "string"}, "refs": {"type": "array", "items": {"type": "string"}}},
+}
+NOTES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "summary", "sections"],
+    "properties": {
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "sections": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["title", "items"],
+                "properties": {
+                    "title": {"type": "string"},
+                    "items": {"type": "array", "items": _ITEM_SCHEMA},
+                },
+            },
+        },
+    },
+}
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "summary"],
+    "properties": {"title": {"type": "string"}, "summary": {"type": "string"}},
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    title: str
+    summary: str
+    sections: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+
+
+def parse(text: str) -> Answer:
+    """The answer as our types, or ValueError naming what is wrong (that triggers the one repair)."""
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("the answer is not a JSON object")
+    title, summary = raw.get("title", ""), raw.get("summary", "")
+    if not isinstance(title, str) or not isinstance(summary, str):
+        raise ValueError("title and summary must be strings")
+    sections = []
+    raw_sections = raw.get("sections", [])
+    if not isinstance(raw_sections, list):
+        raise ValueError("sections must be a list")
+    for n, s in enumerate(raw_sections):
+        if not isinstance(s, dict) or not isinstance(s.get("items", []), list):
+            raise ValueError(f"sections[{n}] must be an object with a list of items")
+        items = []
+        for m, i in enumerate(s.get("items", [])):
+            refs = i.get("refs", []) if isinstance(i, dict) else None
+            # Line numbers as strings (the schema) or as numbers (models without strict schemas).
+            if not isinstance(refs, list) or not all(isinstance(r, str | int) for r in refs):
+                raise ValueError(f"sections[{n}].items[{m}] needs refs, a list of line numbers")
+            items.append((str(i.get("text", "")), tuple(str(r) for r in refs)))
+        sections.append((str(s.get("title", "")), tuple(items)))
+    return Answer(title=clean(title), summary=clean(summary), sections=tuple(sections))
+
+
+def clean(text: str) -> str:
+    """Model text never carries its own numbers, ids, links, images or HTML: the template renders
+    links from refs. (@mentions are neutralised when rendering, by `render.safe_text`.)"""
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _TAG.sub("", text)
+    text = _URL.sub("", text)
+    text = _CHANGE_IDS.sub("", text)
+    text = _SHA_OR_PR.sub("", text)
+    return " ".join(text.split()).strip(" ,;")
+
+
+def section_title(title: str) -> str:
+    # The template prints section titles as they are: keep words and plain punctuation only.
+    title = " ".join(_TITLE_CHARS.sub("", _TAG.sub("", title)).split())[:60] or OTHER
+    known = {s.lower(): s for s in SECTION_ORDER} | _ALIASES
+    return known.get(title.lower(), title)
+
+
+def ordered(sections: dict[str, list[NoteItem]]) -> tuple[Section, ...]:
+    rank = {title: n for n, title in enumerate(SECTION_ORDER)}
+    # Known sections in our reading order, the model's own sections before "Other changes".
+    ordered = sorted(sections.items(), key=lambda kv: rank.get(kv[0], rank[OTHER] - 0.5))
+    return tuple(Section(title, tuple(items)) for title, items in ordered if items)
