@@ -212,7 +212,7 @@ def load(
     max_tokens_default = DEFAULT_MAX_INPUT_TOKENS[resolved]
     if resolved == "azure" and not raw["base-url"]:
         raise SettingsError(
-            "provider 'azure' needs `base-url`, the resource's endpoint",
+            "provider 'azure' needs base-url, the resource's endpoint",
             "set base-url: https://<resource>.openai.azure.com",
         )
     return Settings(

@@ -21,7 +21,7 @@ BAD_INPUTS = [
         {"provider": "anthropic"},
         "input 'provider' has an unknown value 'anthropic' (use one of: auto, openai",
     ),
-    ({"provider": "azure"}, "provider 'azure' needs `base-url`, the resource's endpoint"),
+    ({"provider": "azure"}, "provider 'azure' needs base-url, the resource's endpoint"),
     ({"dry-run": "maybe"}, "input 'dry-run' must be true or false, not 'maybe'"),
     ({"on-protected-branch": "force"}, "input 'on-protected-branch' has an unknown value 'force'"),
     ({"base-url": "ftp://models.local"}, "input 'base-url' must be an http(s) URL, not 'ftp://models.local'"),
