@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from patchpush.errors import NotesError
 from patchpush.models import ChangeSet, NoteItem, ReleaseNotes, WriterReport
 from patchpush.notes import answer, budget
 from patchpush.notes.offline import OTHER, write_offline
@@ -294,12 +293,7 @@ def _client(c: LlmConfig) -> Any:
     import openai
 
     common: dict[str, Any] = {"timeout": c.timeout, "max_retries": c.max_retries}
-    if c.provider == "azure":
-        if not c.base_url:
-            raise NotesError(
-                "provider 'azure' needs `base-url`: your resource's endpoint",
-                "set base-url: https://<resource>.openai.azure.com",
-            )
+    if c.provider == "azure":  # settings made sure base_url is the resource's endpoint
         return openai.AzureOpenAI(
             azure_endpoint=c.base_url, api_key=c.api_key, api_version=c.azure_api_version, **common
         )
