@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from patchpush.collect.conventional import OWN_TRAILER
-from tests.fakes.github_server import Fault, GitHubEmulator
+from tests.fakes.github_server import Fault
 from tests.github_env import Remote, serve
 
 
@@ -237,12 +237,6 @@ def test_ghes_layout(remote: Remote, tmp_path: Path) -> None:
     with serve(remote) as emu:
         run = remote.run(emu, env={"GITHUB_API_URL": emu.base_url + "/api/v3"})
         assert run.outputs["outcome"] == "committed", run.stdout
-
-
-def test_emulator_is_reachable_as_documented(remote: Remote) -> None:
-    with serve(remote) as emu:
-        assert isinstance(emu, GitHubEmulator)
-        assert emu.base_url.startswith("http://127.0.0.1:")
 
 
 def test_range_inputs_through_the_api(remote: Remote) -> None:
