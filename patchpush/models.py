@@ -67,6 +67,8 @@ class ChangeSet:
     newest: str | None = None
     truncated: bool = False
     excluded: int = 0
+    # What collecting could not do, for the job summary (e.g. pull requests the token may not read).
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
@@ -75,6 +77,7 @@ class ChangeSet:
     def from_json(cls, text: str) -> ChangeSet:
         raw = json.loads(text)
         changes = tuple(_change_from_dict(c) for c in raw.pop("changes", []))
+        raw["warnings"] = tuple(raw.get("warnings", ()))
         return cls(changes=changes, **raw)
 
     def by_sha(self) -> dict[str, Change]:

@@ -179,10 +179,11 @@ def failed(file: str, exc: PatchPushError, **generated: Any) -> RunReport:
 def _warnings(settings: Settings, changes: ChangeSet) -> tuple[str, ...]:
     if changes.truncated:
         return (
+            *changes.warnings,
             f"the range holds more than {settings.max_commits} commits; only the newest "
             f"{settings.max_commits} are described (raise `max-commits` or narrow `since`)",
         )
-    return ()
+    return changes.warnings
 
 
 def _writer_warnings(notes: ReleaseNotes) -> tuple[str, ...]:

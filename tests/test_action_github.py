@@ -330,3 +330,22 @@ def test_a_secret_in_the_config_file_is_refused(remote: Remote) -> None:
         assert run.code == 1
         assert "is a secret and must not live in a file" in run.stdout
         assert "sk-in-a-file" not in run.stdout + run.summary
+
+
+def test_a_token_that_may_not_read_pull_requests_still_commits_with_a_warning(remote: Remote) -> None:
+    with serve(remote, tokens={"contents-only": {"contents:write"}}) as emu:
+        emu.add_pull_request(
+            number=12,
+            title="Users endpoint, from the pull request",
+            body="",
+            merge_commit_sha=remote.work.git("rev-parse", "HEAD~2"),
+        )
+        run = remote.run(emu, token="contents-only")
+        assert run.outputs["outcome"] == "committed", run.stdout
+        text = remote.file_at_head("ai_patch.md")
+        assert "add users endpoint" in text and "from the pull request" not in text
+        assert "pull-requests: read" in run.summary
+        assert any(
+            line.startswith("::warning::") and "pull-requests: read" in line
+            for line in run.stdout.splitlines()
+        )

@@ -15,17 +15,21 @@ from patchpush.github_client import GitHubClient, translate
 from patchpush.models import Change, ChangeSet
 
 PAGE = 100  # GitHub's maximum for `first`
+_NO_PULLS = (
+    "the token may not read pull requests, so the notes use commit messages only; "
+    "add `pull-requests: read` to the job's permissions for pull request titles, bodies and labels"
+)
 _COMMIT = """
   oid message committedDate
   author { name email user { login } }
   parents(first: 2) { nodes { oid } }
-  associatedPullRequests(first: 1) {
+  associatedPullRequests(first: 1) @include(if: $withPulls) {
     nodes { number title body author { login } labels(first: 20) { nodes { name } } }
   }
 """
 _QUERY = """
 query($owner: String!, $name: String!, $head: String!, $after: String, $since: GitTimestamp,
-      $base: String!, $hasBase: Boolean!, $withTags: Boolean!) {
+      $base: String!, $hasBase: Boolean!, $withTags: Boolean!, $withPulls: Boolean!) {
   repository(owner: $owner, name: $name) {
     url
     base: object(expression: $base) @include(if: $hasBase) { oid }
@@ -79,6 +83,7 @@ class GitHubApiSource:
             "base": base_expr,
             "hasBase": bool(base_expr),
             "withTags": True,
+            "withPulls": True,
         }
         raw: list[dict[str, Any]] = []
         base: str | None = None
@@ -86,8 +91,11 @@ class GitHubApiSource:
         head_tag: str | None = None
         stop_at: set[str] = set()
         truncated = False
+        warnings: list[str] = []
         while True:
             repository = self._query(variables, head_expr)
+            if not variables["withPulls"] and not warnings:
+                warnings.append(_NO_PULLS)
             if variables["withTags"]:
                 tags = _tag_targets(repository.get("tags"))
                 head = repository["head"]["oid"]
@@ -141,6 +149,7 @@ class GitHubApiSource:
             truncated=truncated,
             excluded=excluded,
             newest=newest,
+            warnings=tuple(warnings),
         )
 
     def _query(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
@@ -148,6 +157,11 @@ class GitHubApiSource:
         try:
             data = self._client.graphql(_QUERY, variables)
         except GithubException as exc:
+            if variables["withPulls"] and _forbidden(exc):
+                # A token without `pull-requests: read` may still read the history: describe the
+                # commits without their pull requests rather than fail (a warning says what to add).
+                variables["withPulls"] = False
+                return self._query(variables, head_expr)
             if exc.status in (400, 404) and "Could not resolve" in str(exc.data):
                 raise CollectError(
                     f"cannot find {self._client.repository}", "check the repository name"
@@ -170,6 +184,16 @@ class GitHubApiSource:
             return [f.filename for f in self._client.repo().get_commit(sha).files]
         except Exception as exc:
             raise translate(exc, doing=f"reading the files of commit {sha[:7]}", error=CollectError) from exc
+
+
+def _forbidden(exc: GithubException) -> bool:
+    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return False
+    return all(
+        isinstance(e, dict) and e.get("type") == "FORBIDDEN" and "associatedPullRequests" in e.get("path", ())
+        for e in errors
+    )
 
 
 def _tag_targets(tags: dict[str, Any] | None) -> list[tuple[str, str]]:

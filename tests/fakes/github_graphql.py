@@ -297,8 +297,13 @@ class _Refused(Exception):
         self.kind = kind
 
 
-def execute(backend: Backend, html_root: str, payload: Any, rate: RateState) -> dict[str, Any]:
-    """Run one POST /graphql body; returns the JSON document GitHub would send (always HTTP 200)."""
+def execute(
+    backend: Backend, html_root: str, payload: Any, rate: RateState, permissions: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Run one POST /graphql body; returns the JSON document GitHub would send (always HTTP 200).
+
+    `permissions` are the token's: a field it may not read resolves to null with a FORBIDDEN error,
+    next to the data it may read, as GitHub answers an installation token."""
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return {"errors": [{"message": "A query attribute must be specified and must be a string."}]}
     variables = payload.get("variables")
@@ -309,6 +314,7 @@ def execute(backend: Backend, html_root: str, payload: Any, rate: RateState) -> 
         variable_values=variables if isinstance(variables, dict) else None,
         operation_name=payload.get("operationName"),
         type_resolver=lambda value, _info, _type: value.typename,
+        context_value={"permissions": permissions},
     )
     if not result.errors:
         return {"data": result.data}
@@ -645,6 +651,9 @@ class _Commit(_GitObject):
         after: str | None = None,
         before: str | None = None,
     ) -> _Connection:
+        granted = info.context.get("permissions")
+        if granted is not None and not granted & {"pull_requests:read", "pull_requests:write"}:
+            raise GraphQLError("Resource not accessible by integration", extensions={"type": "FORBIDDEN"})
         repo = self.repository
         nodes = [_PullRequest(repo, pr) for pr in repo.backend.pulls_for_commit(self.oid)]
         return _paginate(info, nodes, first, last, after, before)

@@ -644,7 +644,8 @@ class GitHubEmulator:
         with self._lock:
             used = self._used["graphql"] + 1
         rate = github_graphql.RateState(self.rate_limit, max(0, self.rate_limit - used), used, self._reset_at)
-        return _Response(200, github_graphql.execute(self, ctx.host_root, payload, rate))
+        granted = frozenset(self.tokens.get(ctx.token or "", ()))
+        return _Response(200, github_graphql.execute(self, ctx.host_root, payload, rate, granted))
 
     # --- helpers ------------------------------------------------------------------------------------
 
