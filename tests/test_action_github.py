@@ -52,7 +52,7 @@ def test_first_run_commits_second_skips_third_prepends_only_new(remote: Remote) 
         assert changed == "CHANGELOG.md"
         remote.bare_git("fsck", "--strict")
         text = remote.file_at_head("CHANGELOG.md")
-        assert "[#12](https://github.com/octo-org/widgets/pull/12)" in text
+        assert "[#12](https://github.com/octo-org/widgets/pull/12)) by @alice" in text
         assert "crash on empty input" in text and "initial import" not in text
         assert first.outputs["changes"] == "3"
         assert first.outputs["writer"] == "offline"

@@ -10,7 +10,7 @@ from typing import TextIO
 import jinja2
 
 from patchpush.errors import NotesError
-from patchpush.models import ChangeSet, NoteItem, ReleaseNotes
+from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes
 
 _MENTION = re.compile(r"(?<![\w`])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
 _IMAGE = re.compile(r"!\[")
@@ -40,6 +40,8 @@ def render(
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     env.filters["text"] = safe_text
     env.filters["refs"] = lambda item: _refs(item, changes.web_url)
+    by_sha = changes.by_sha()
+    env.filters["authors"] = lambda item: _authors(item, by_sha)
     source = template if template is not None else _builtin_template()
     try:
         compiled = env.from_string(source)
@@ -65,6 +67,17 @@ def render_text(
 
 def _builtin_template() -> str:
     return resources.files("patchpush").joinpath("templates/notes.md.j2").read_text(encoding="utf-8")
+
+
+def _authors(item: NoteItem, by_sha: dict[str, Change]) -> str:
+    """` by @login` from the GitHub accounts behind an item (the PR's author, else the commits');
+    plain git names are not accounts, so a local run shows none."""
+    logins: dict[str, None] = {}
+    for sha in item.shas:
+        change = by_sha.get(sha)
+        if change is not None and (login := change.pr_author or change.author_login):
+            logins[login] = None
+    return " by " + ", ".join(f"@{login}" for login in logins) if logins else ""
 
 
 def _refs(item: NoteItem, web_url: str | None) -> str:
