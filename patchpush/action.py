@@ -36,10 +36,23 @@ def main() -> int:
 
 
 def _load(workspace: Path, env: Mapping[str, str], inputs: dict[str, str]) -> settings.Settings:
+    config = _settings(workspace, env, inputs, config_text=None)
+    if not (workspace / settings.CONFIG_FILE).is_file():
+        # The action needs no checkout, so the config file is read from the repository (one request).
+        text = pipeline.read_file(config, settings.CONFIG_FILE)
+        if text is not None:
+            config = _settings(workspace, env, inputs, config_text=text)
+    return config
+
+
+def _settings(
+    workspace: Path, env: Mapping[str, str], inputs: dict[str, str], *, config_text: str | None
+) -> settings.Settings:
     config = settings.load(
         workspace=workspace,
         env=env,
         inputs=inputs,
+        config_text=config_text,
         repository=env.get("GITHUB_REPOSITORY", ""),
         backend="github",
     )

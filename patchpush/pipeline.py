@@ -23,27 +23,36 @@ class Stages:
     publisher: Publisher
 
 
+def _github_stages(settings: Settings) -> tuple[ChangeSource, Publisher]:
+    from patchpush.collect.github_api import GitHubApiSource
+    from patchpush.github_client import connect
+    from patchpush.publish.contents_api import ContentsApiPublisher
+
+    client = connect(
+        token=settings.github_token.reveal(),
+        api_url=settings.api_url,
+        repository=settings.repository,
+        branch=settings.branch,
+        server_url=settings.server_url,
+    )
+    publisher = ContentsApiPublisher(
+        client=client,
+        file=settings.file,
+        on_protected_branch=settings.on_protected_branch,
+        release=settings.release,
+    )
+    return GitHubApiSource(client=client), publisher
+
+
+def read_file(settings: Settings, path: str) -> str | None:
+    """A file of the repository through the API, for the action's config file (it has no checkout)."""
+    return _github_stages(settings)[1].read(path)
+
+
 def build(settings: Settings) -> Stages:
     """The one place that chooses implementations."""
     if settings.backend == "github":
-        from patchpush.collect.github_api import GitHubApiSource
-        from patchpush.github_client import connect
-        from patchpush.publish.contents_api import ContentsApiPublisher
-
-        client = connect(
-            token=settings.github_token.reveal(),
-            api_url=settings.api_url,
-            repository=settings.repository,
-            branch=settings.branch,
-            server_url=settings.server_url,
-        )
-        source: ChangeSource = GitHubApiSource(client=client)
-        publisher: Publisher = ContentsApiPublisher(
-            client=client,
-            file=settings.file,
-            on_protected_branch=settings.on_protected_branch,
-            release=settings.release,
-        )
+        source, publisher = _github_stages(settings)
     else:
         from patchpush.collect.git import GitSource
         from patchpush.publish.local_file import LocalFilePublisher

@@ -151,14 +151,14 @@ def read_action_inputs() -> dict[str, str]:
     return {name: value for name, value in found.items() if value}
 
 
-def read_config_file(workspace: Path) -> dict[str, str]:
-    path = workspace / CONFIG_FILE
-    if not path.is_file():
+def parse_config(text: str | None) -> dict[str, str]:
+    """The inputs set in `.github/patchpush.yml` (from the workspace, or read through the API)."""
+    if text is None:
         return {}
     import yaml  # only when there is a file: it costs start-up time on every other run
 
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
@@ -194,6 +194,7 @@ def load(
     env: Mapping[str, str],
     inputs: Mapping[str, str] | None = None,
     cli: Mapping[str, str] | None = None,
+    config_text: str | None = None,
     repository: str = "",
     backend: Literal["github", "git"] = "git",
     local_commit: bool = False,
@@ -201,7 +202,9 @@ def load(
 ) -> Settings:
     """Merge every source and validate it all before any work starts."""
     raw = dict(DEFAULTS)
-    raw.update(read_config_file(workspace))
+    if config_text is None and (workspace / CONFIG_FILE).is_file():
+        config_text = (workspace / CONFIG_FILE).read_text(encoding="utf-8")
+    raw.update(parse_config(config_text))
     raw.update({k: v for k, v in (inputs or {}).items() if v})
     raw.update({k: v for k, v in (cli or {}).items() if v is not None})
 

@@ -349,3 +349,13 @@ def test_a_token_that_may_not_read_pull_requests_still_commits_with_a_warning(re
             line.startswith("::warning::") and "pull-requests: read" in line
             for line in run.stdout.splitlines()
         )
+
+
+def test_config_file_in_the_repository_applies_without_a_checkout(remote: Remote) -> None:
+    remote.work.commit("ci: configure patch-push", files={".github/patchpush.yml": "file: docs/NOTES.md\n"})
+    with serve(remote) as emu:
+        run = remote.run(emu)
+        assert run.outputs["outcome"] == "committed", run.stdout
+        assert "configure patch-push" in remote.file_at_head("docs/NOTES.md")
+        bad = remote.run(emu, {"file": "x.md"}, config=None)
+        assert bad.outputs["file"] == "x.md"  # an action input still wins over the file
