@@ -121,6 +121,11 @@ def summary(report: RunReport, failure_log: Path | None, workspace: Path | None 
         lines += [f"> [!CAUTION]\n> {report.error}" + (f"\n> {report.hint}" if report.hint else ""), ""]
     for warning in report.warnings:
         lines += [f"> [!WARNING]\n> {warning}", ""]
+    if report.outcome == "skipped":
+        lines += [
+            f"Nothing new to describe after `{_last(report)[:12]}`: `{report.file}` was left as it is.",
+            "",
+        ]
     rows = [("file", f"`{report.file}`"), ("changes", str(report.changes))]
     if report.range_to:
         rows.append(("range", f"`{(report.range_from or 'start')[:12]}..{report.range_to[:12]}`"))
@@ -137,7 +142,10 @@ def summary(report: RunReport, failure_log: Path | None, workspace: Path | None 
     if report.publish:
         p = report.publish
         for name, value in (
-            ("commit", p.commit_url or p.commit_sha),
+            (
+                "commit",
+                f"[{p.commit_sha[:7]}]({p.commit_url})" if p.commit_url and p.commit_sha else p.commit_sha,
+            ),
             ("pull request", p.pull_request_url),
             ("release", p.release_url),
         ):
@@ -145,11 +153,27 @@ def summary(report: RunReport, failure_log: Path | None, workspace: Path | None 
                 rows.append((name, value))
     if failure_log:
         rows.append(("failure log", f"`{shown_path(failure_log, workspace)}`"))
-    lines += ["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows), ""]
+    lines += [*(f"- **{name}**: {value}" for name, value in rows), ""]
     if report.notes_markdown:
         title = "Notes (not published: kept here)" if report.outcome == "failed" else "Notes"
         lines += [f"### {title}", "", report.notes_markdown]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _last(report: RunReport) -> str:
+    """The commit a skipped run found nothing after: the range's start, else its end."""
+    return report.range_from or report.range_to or ""
+
+
+def _log_line(report: RunReport) -> str:
+    """What happened, in one line of the step's log."""
+    if report.outcome == "skipped":
+        return f"patch-push: skipped, nothing new after {_last(report)[:7]} for {report.file}"
+    where = ""
+    if report.publish and (report.publish.pull_request_url or report.publish.commit_url):
+        where = f": {report.publish.pull_request_url or report.publish.commit_url}"
+    writer = f", {report.writer.writer} writer" if report.writer else ""
+    return f"patch-push: {report.outcome} {report.file} ({report.changes} changes{writer}){where}"
 
 
 def emit_action(
@@ -170,7 +194,7 @@ def emit_action(
     if report.error:
         core.error(redact(report.error + (f" ({report.hint})" if report.hint else "")))
     else:
-        core.info(f"patch-push: {report.outcome} {report.file} ({report.changes} changes)")
+        core.info(_log_line(report))
     if env.get("GITHUB_OUTPUT"):
         for name, value in outputs(report, failure_log, workspace).items():
             # Multi-line values go out as name<<random-delimiter (actions-toolkit's file command).
