@@ -61,6 +61,7 @@ def test_first_run_commits_second_skips_third_prepends_only_new(remote: Remote) 
         second = remote.run(emu, {"mode": "prepend", "file": "CHANGELOG.md"})
         assert second.code == 0
         assert second.outputs["outcome"] == "skipped"
+        assert "Nothing new to describe after" in second.summary
         assert remote.file_at_head("CHANGELOG.md") == text
         assert commits_on_main(remote)[0] == "docs: update CHANGELOG.md"
 
