@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
         default="markdown",
         help="print the notes as Markdown or as the JSON notes structure",
     )
+    parser.add_argument(
+        "--context",
+        action="store_true",
+        help="print the collected changes as JSON and stop (save them to replay with --from-context)",
+    )
+    parser.add_argument(
+        "--from-context",
+        type=Path,
+        metavar="FILE",
+        help="describe the changes saved by --context instead of collecting them",
+    )
     for name, default in settings.DEFAULTS.items():
         if name in _FROM_ENV:
             continue
@@ -88,9 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             cli=flags,
             backend="git",
             local_commit=args.commit,
-            output_format=args.format,
+            from_context=args.from_context,
         )
         log_path = config.failure_log
+        if args.context:
+            sys.stdout.write(pipeline.collect(config, pipeline.build(config)).to_json())
+            return 0
         outcome = pipeline.run(config, pipeline.build(config))
     except PatchPushError as exc:
         outcome = pipeline.failed(flags.get("file") or settings.DEFAULTS["file"], exc)

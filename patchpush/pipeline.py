@@ -59,6 +59,10 @@ def build(settings: Settings) -> Stages:
 
         web_url = f"{settings.server_url}/{settings.repository}" if settings.repository else None
         source = GitSource(repo=settings.workspace, repository=settings.repository, web_url=web_url)
+        if settings.from_context is not None:
+            from patchpush.collect.saved import SavedChangeSource
+
+            source = SavedChangeSource(path=settings.from_context)
         publisher = LocalFilePublisher(
             repo=settings.workspace, file=settings.file, commit=settings.local_commit
         )
@@ -105,24 +109,29 @@ def run(settings: Settings, stages: Stages) -> RunReport:
         gc.set_threshold(*thresholds)
 
 
+def collect(settings: Settings, stages: Stages) -> ChangeSet:
+    """The changes to describe: after the commit the notes file records, as settings ask."""
+    old = stages.publisher.read(settings.file)
+    return stages.source.changes(
+        RangeRequest(
+            since=settings.since,
+            until=settings.until,
+            branch=settings.branch,
+            last_described=last_described(old),
+            max_commits=settings.max_commits,
+            include_paths=settings.include_paths,
+            exclude_paths=settings.exclude_paths,
+            exclude_authors=settings.exclude_authors,
+        )
+    )
+
+
 def _run(settings: Settings, stages: Stages) -> RunReport:
     notes: ReleaseNotes | None = None
     markdown = ""
     changes: ChangeSet | None = None
     try:
-        old = stages.publisher.read(settings.file)
-        changes = stages.source.changes(
-            RangeRequest(
-                since=settings.since,
-                until=settings.until,
-                branch=settings.branch,
-                last_described=last_described(old),
-                max_commits=settings.max_commits,
-                include_paths=settings.include_paths,
-                exclude_paths=settings.exclude_paths,
-                exclude_authors=settings.exclude_authors,
-            )
-        )
+        changes = collect(settings, stages)
         warnings = _warnings(settings, changes)
         if not changes.changes:
             return RunReport(

@@ -130,7 +130,8 @@ class Settings:
     backend: Literal["github", "git"] = "git"
     # CLI-only switches.
     local_commit: bool = False
-    output_format: Literal["markdown", "json"] = "markdown"
+    # A ChangeSet saved by `patchpush --context`, described instead of collecting (CLI only).
+    from_context: Path | None = None
 
     @property
     def writer(self) -> str:
@@ -198,7 +199,7 @@ def load(
     repository: str = "",
     backend: Literal["github", "git"] = "git",
     local_commit: bool = False,
-    output_format: Literal["markdown", "json"] = "markdown",
+    from_context: Path | None = None,
 ) -> Settings:
     """Merge every source and validate it all before any work starts."""
     raw = dict(DEFAULTS)
@@ -252,7 +253,7 @@ def load(
         server_url=(env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
         backend=backend,
         local_commit=local_commit,
-        output_format=output_format,
+        from_context=from_context,
     )
 
 

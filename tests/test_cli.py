@@ -158,3 +158,29 @@ def test_installed_console_script_runs_offline_on_a_fresh_clone(history: GitRepo
     )
     assert result.returncode == 0, result.stderr
     assert "### Features" in result.stdout
+
+
+def test_context_saves_the_changes_and_from_context_replays_them(
+    history: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, saved, _ = run(history, "--context", capsys=capsys)
+    assert code == 0
+    assert len(json.loads(saved)["changes"]) == 4
+    (tmp_path / "changes.json").write_text(saved)
+    history.commit("feat: after the save")  # not in the saved changes, so not in the notes
+    code, replayed, _ = run(
+        history, "--dry-run", "--from-context", str(tmp_path / "changes.json"), capsys=capsys
+    )
+    code_direct, direct, _ = run(history, "--dry-run", "--until", "HEAD~1", capsys=capsys)
+    assert code == code_direct == 0
+    assert replayed == direct
+    assert "after the save" not in replayed
+
+
+def test_from_context_with_a_wrong_file_is_a_clear_error(
+    history: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.json").write_text('{"not": "a changeset"}')
+    code, _, err = run(history, "--dry-run", "--from-context", str(tmp_path / "bad.json"), capsys=capsys)
+    assert code == 1
+    assert "is not a ChangeSet saved by `patchpush --context`" in err
