@@ -195,6 +195,11 @@ def emit_action(
         core.error(redact(report.error + (f" ({report.hint})" if report.hint else "")))
     else:
         core.info(_log_line(report))
+    if report.notes_markdown and report.outcome in ("dry-run", "failed"):
+        # Notes that were not published are shown in the log too, folded.
+        core.start_group("patch-push notes" + (" (not published)" if report.outcome == "failed" else ""))
+        core.info(redact(report.notes_markdown.rstrip("\n")))
+        core.end_group()
     if env.get("GITHUB_OUTPUT"):
         for name, value in outputs(report, failure_log, workspace).items():
             # Multi-line values go out as name<<random-delimiter (actions-toolkit's file command).

@@ -210,6 +210,8 @@ def test_dry_run_publishes_nothing(remote: Remote) -> None:
         run = remote.run(emu, {"dry-run": "true"})
         assert run.outputs["outcome"] == "dry-run"
         assert "crash on empty input" in run.outputs["notes"]
+        folded = run.stdout.split("::group::patch-push notes\n", 1)[1].split("::endgroup::", 1)[0]
+        assert "crash on empty input" in folded
         assert not [r for r in emu.requests if r.method != "GET" and not r.path.endswith("/graphql")]
 
 
