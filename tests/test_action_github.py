@@ -133,17 +133,36 @@ def test_stale_sha_conflict_is_merged_not_overwritten(remote: Remote) -> None:
         assert "second feature" in remote.file_at_head("CHANGELOG.md")
 
 
-def test_protected_branch_opens_a_pull_request(remote: Remote) -> None:
+def test_protected_branch_opens_one_pull_request_that_later_runs_keep_up_to_date(remote: Remote) -> None:
     with serve(remote) as emu:
         emu.protect_branch("main")
         run = remote.run(emu)
         assert run.code == 0, run.stdout
         assert run.outputs["outcome"] == "pull-request"
-        assert run.outputs["pull-request-url"].endswith("/pull/" + str(emu.pull_requests[0].number))
-        pull = emu.pull_requests[0]
-        assert pull.base == "main" and pull.head_ref.startswith("patch-push/main-")
+        [pull] = emu.pull_requests
+        assert run.outputs["pull-request-url"].endswith(f"/pull/{pull.number}")
+        assert (pull.base, pull.head_ref) == ("main", "patch-push/main")
         assert commits_on_main(remote)[0] == "docs: explain the config file"
-        assert "crash on empty input" in remote.bare_git("show", f"{pull.head_ref}:ai_patch.md")
+        assert "crash on empty input" in remote.bare_git("show", "patch-push/main:ai_patch.md")
+        branch_head = remote.bare_git("rev-parse", "patch-push/main")
+
+        again = remote.run(emu)  # nothing new: the open PR already proposes these notes
+        assert again.outputs["outcome"] == "pull-request"
+        assert again.outputs["pull-request-url"] == run.outputs["pull-request-url"]
+        assert again.outputs["commit-sha"] == ""
+        assert remote.bare_git("rev-parse", "patch-push/main") == branch_head
+
+        remote.work.commit("fix: late fix")
+        remote.push()
+        later = remote.run(emu)
+        assert later.outputs["outcome"] == "pull-request"
+        assert later.outputs["pull-request-url"] == run.outputs["pull-request-url"]
+        assert len(emu.pull_requests) == 1
+        text = remote.bare_git("show", "patch-push/main:ai_patch.md")
+        assert "late fix" in text and "crash on empty input" in text
+        assert text.count("<!-- patch-push:begin") == 1
+        # The branch was started again from main: one notes commit on top of main, nothing else.
+        assert remote.bare_git("rev-list", "--count", "main..patch-push/main") == "1"
 
 
 def test_protected_branch_with_fail_is_a_clear_error(remote: Remote) -> None:

@@ -87,15 +87,36 @@ class ContentsApiPublisher:
                 "set `on-protected-branch: pull-request`, or allow the token to push",
             ) from exc
         repo = self._client.repo()
+        # One branch and one pull request, kept up to date by later runs (as release-please does).
+        branch = f"patch-push/{base}"
         try:
             head_sha = repo.get_git_ref(f"heads/{base}").object.sha
-            branch = f"patch-push/{base}-{head_sha[:7]}"
             try:
                 repo.create_git_ref(f"refs/heads/{branch}", head_sha)
             except GithubException as ref_exc:
-                if ref_exc.status != 422:  # 422: it exists from an earlier run: reuse it
+                if ref_exc.status != 422:  # 422: it exists from an earlier run
                     raise
+                pending, _ = self._get(self._file, branch)
+                if update(pending) == pending:
+                    # It already proposes exactly these notes: nothing to commit, point at its PR.
+                    return self._open_pull(repo, branch, base, message, committed=None)
+                # Start it again from the base, so the PR holds only the notes, on today's file.
+                # Through matching-refs: PyGithub's lazy get_git_ref() would PATCH /git/ref/ (singular).
+                refs = repo.get_git_matching_refs(f"heads/{branch}")
+                ref = next(r for r in refs if r.ref == f"refs/heads/{branch}")
+                ref.edit(head_sha, force=True)
+                self._seen.pop((self._file, branch), None)
             result = self._commit(update, message=message, branch=branch)
+        except GithubException as pr_exc:
+            raise self._error(
+                pr_exc, f"opening a pull request for {self._file} against {self._where(base)}"
+            ) from pr_exc
+        return self._open_pull(repo, branch, base, message, committed=result)
+
+    def _open_pull(
+        self, repo: Any, branch: str, base: str, message: str, *, committed: PublishResult | None
+    ) -> PublishResult:
+        try:
             try:
                 pull = repo.create_pull(
                     base=base,
@@ -117,8 +138,8 @@ class ContentsApiPublisher:
         return PublishResult(
             outcome="pull-request",
             file=self._file,
-            commit_sha=result.commit_sha,
-            commit_url=result.commit_url,
+            commit_sha=committed.commit_sha if committed else None,
+            commit_url=committed.commit_url if committed else None,
             pull_request_url=pull.html_url,
         )
 

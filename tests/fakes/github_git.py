@@ -327,6 +327,14 @@ class GitRepo:
             return False
         return True
 
+    def run_ok(self, *args: str) -> bool:
+        """Whether a git command that answers by exit status (merge-base --is-ancestor) says yes."""
+        try:
+            self.run(*args)
+        except GitError:
+            return False
+        return True
+
     def ref_sha(self, ref: str) -> str | None:
         out = self._try("rev-parse", "--verify", "--quiet", ref)
         return out.decode().strip() if out else None

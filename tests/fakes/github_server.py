@@ -1307,6 +1307,31 @@ class GitHubEmulator:
             {"location": f"{ctx.repo_api}/git/{quote(name)}"},
         )
 
+    @_route("PATCH", "/git/refs/(?P<ref>.+)", "contents:write")
+    def _update_ref(self, ctx: _Ctx, m: re.Match[str]) -> _Response:
+        """Update a reference: fast-forward only, unless `force` (a rewind or a jump elsewhere)."""
+        doc = f"{DOCS}/git/refs#update-a-reference"
+        name = "refs/" + unquote(m["ref"])
+        body = ctx.json_body()
+        sha, force = body.get("sha"), body.get("force", False)
+        if not isinstance(sha, str):
+            raise _HttpError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.', doc)
+        target = self.git.object_info(sha) if re.fullmatch(r"[0-9a-fA-F]{40}", sha) else None
+        if target is None:
+            raise _HttpError(422, "Object does not exist", doc)
+        if name.removeprefix("refs/heads/") in self._protected:
+            raise _HttpError(422, RULESET_PR_REQUIRED, doc)
+        with self._ref_lock:
+            current = self.git.ref_sha(name)
+            if current is None:
+                raise _HttpError(422, "Reference does not exist", doc)
+            fast_forward = self.git.run_ok("merge-base", "--is-ancestor", current, target[0])
+            if not force and not fast_forward:
+                raise _HttpError(422, "Update is not a fast forward", doc)
+            if not self.git.update_ref(name, target[0], current):
+                raise _HttpError(422, "Reference cannot be updated", doc)
+        return _Response(200, self._ref_json(ctx, name, target[0], target[1]))
+
     # --- contents ---------------------------------------------------------------------------------
 
     @_route("GET", "/contents/?(?P<path>.*)", "contents:read")

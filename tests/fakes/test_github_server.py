@@ -489,6 +489,25 @@ def test_tags_refs_and_releases(emu: GitHubEmulator, small_repo: tuple[Path, lis
     assert raw(emu, "GET", f"/repos/{REPO}/releases/tags/v9")[0] == 404
 
 
+def test_a_ref_moves_forward_freely_and_backwards_only_when_forced(
+    emu: GitHubEmulator, small_repo: tuple[Path, list[str]]
+) -> None:
+    shas = small_repo[1]
+    repo = client(emu).get_repo(REPO)
+    repo.create_git_ref("refs/heads/work", shas[0])
+    [ref] = [r for r in repo.get_git_matching_refs("heads/work") if r.ref == "refs/heads/work"]
+    ref.edit(shas[2])  # a fast-forward
+    assert emu.git.ref_sha("refs/heads/work") == shas[2]
+    status, _, body = raw(emu, "PATCH", f"/repos/{REPO}/git/refs/heads/work", {"sha": shas[1]})
+    assert (status, body["message"]) == (422, "Update is not a fast forward")
+    status, _, body = raw(emu, "PATCH", f"/repos/{REPO}/git/refs/heads/work", {"sha": shas[1], "force": True})
+    assert status == 200
+    conforms("GitRef", body)
+    assert emu.git.ref_sha("refs/heads/work") == shas[1]
+    status, _, body = raw(emu, "PATCH", f"/repos/{REPO}/git/refs/heads/nope", {"sha": shas[1]})
+    assert (status, body["message"]) == (422, "Reference does not exist")
+
+
 def test_repository_branch_and_rate_limit_match_githubs_schemas(emu: GitHubEmulator) -> None:
     status, headers, body = raw(emu, "GET", f"/repos/{REPO}")
     conforms("FullRepository", body)
