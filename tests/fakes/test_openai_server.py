@@ -261,11 +261,11 @@ def test_max_context_tokens_enforced_without_consuming_the_script() -> None:
 
 def test_bad_or_missing_key(srv: OpenAIServer) -> None:
     with pytest.raises(openai.AuthenticationError) as info:
-        chat(client(srv, api_key="sk-proj-abcdefghijklmnopWXYZ"))
+        chat(client(srv, api_key="fakekey-abcdefghijklmnopWXYZ"))
     err = info.value
     assert (err.code, err.type) == ("invalid_api_key", "invalid_request_error")
     assert isinstance(err.body, dict)
-    assert err.body["message"].startswith("Incorrect API key provided: sk-proj-" + "*" * 16 + "WXYZ. ")
+    assert err.body["message"].startswith("Incorrect API key provided: fakekey-" + "*" * 16 + "WXYZ. ")
     assert "abcdefghijklmnop" not in err.message
 
     response = httpx.post(srv.base_url + "/chat/completions", json={"model": "m", "messages": MESSAGES})

@@ -378,7 +378,7 @@ def test_cli_writes_the_models_notes(history: GitRepo, srv: OpenAIServer, monkey
 def test_cli_falls_back_to_offline_and_logs_why(history: GitRepo, srv: OpenAIServer,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    wrong = "sk-wrong-0123456789abcdef"
+    wrong = "fake-wrong-key-for-tests"
     monkeypatch.setenv("OPENAI_API_KEY", wrong)
     code = main(["--repo", str(history.path), "--base-url", srv.base_url])
     _, err = capsys.readouterr()
