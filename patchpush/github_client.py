@@ -98,7 +98,7 @@ def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> Pat
             "run again later, or use a token with a higher limit",
         )
     if isinstance(exc, GithubException):
-        status, message = exc.status, _message(exc)
+        status, message = exc.status, error_message(exc)
         if status == 401:
             return error(
                 f"GitHub rejected the token while {doing} (401 {message})",
@@ -134,13 +134,16 @@ def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> Pat
     )
 
 
-def _message(exc: GithubException) -> str:
+def error_message(exc: GithubException, *, whole: bool = False) -> str:
+    """GitHub's message for a failed request: its first line for people, or `whole` for matching
+    (a ruleset's "Repository rule violations found\n\nChanges must be made through a pull request")."""
     data = exc.data
     if isinstance(data, dict):
         errors = data.get("errors")
         if not data.get("message") and isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return str(errors[0].get("message", ""))  # GraphQL reports errors in a list
-        return str(data.get("message", "")).split("\n")[0]
+        message = str(data.get("message", ""))
+        return message if whole else message.split("\n")[0]
     return str(data or "")
 
 

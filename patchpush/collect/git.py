@@ -27,7 +27,8 @@ class GitSource:
     def changes(self, request: RangeRequest) -> ChangeSet:
         head_ref = request.until or request.branch or "HEAD"
         head = self._resolve(head_ref, what="until" if request.until else "branch")
-        base = self._base(request, head)
+        head_tag = self._tag_at(head)
+        base = self._base(request, head, head_tag)
         args = ["log", "-z", f"--format={_FORMAT}", f"--max-count={request.max_commits + 1}"]
         if request.since.kind == "date" and request.since.date is not None:
             args.append(f"--since={request.since.date.isoformat()}")
@@ -42,13 +43,13 @@ class GitSource:
             base=base,
             changes=tuple(changes),
             web_url=self._web_url,
-            head_tag=self._tag_at(head),
+            head_tag=head_tag,
             truncated=truncated,
             excluded=excluded,
             newest=newest,
         )
 
-    def _base(self, request: RangeRequest, head: str) -> str | None:
+    def _base(self, request: RangeRequest, head: str, head_tag: str | None) -> str | None:
         since = request.since
         if since.kind == "ref" and since.ref:
             return self._resolve(since.ref, what="since")
@@ -56,11 +57,11 @@ class GitSource:
             return None
         if request.last_described and self._is_ancestor(request.last_described, head):
             return request.last_described
-        return self._previous_tag(head)
+        return self._previous_tag(head, head_tag)
 
-    def _previous_tag(self, head: str) -> str | None:
+    def _previous_tag(self, head: str, head_tag: str | None) -> str | None:
         """The newest tag below `head` (a tag on `head` itself is this release, not the last one)."""
-        start = f"{head}^" if self._tag_at(head) else head
+        start = f"{head}^" if head_tag else head
         found = self._git(["describe", "--tags", "--abbrev=0", start], check=False)
         return self._resolve(found, what="tag") if found else None
 

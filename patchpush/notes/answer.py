@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from patchpush.models import NoteItem, Section
+from patchpush.notes.budget import IMAGE, LINK
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER
 
 _SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")  # "defaced" survives
 # A model that cites line numbers in its text: "(3)", "[3, 4]".
 _CHANGE_IDS = re.compile(r"\s*[(\[]\s*\d+(?:\s*,\s*\d+)*\s*[)\]]")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
@@ -112,8 +111,8 @@ def parse(text: str) -> Answer:
 def clean(text: str) -> str:
     """Model text never carries its own numbers, ids, links, images or HTML: the template renders
     links from refs. (@mentions are neutralised when rendering, by `render.safe_text`.)"""
-    text = _IMAGE.sub("", text)
-    text = _LINK.sub(r"\1", text)
+    text = IMAGE.sub("", text)
+    text = LINK.sub(r"\1", text)
     text = _TAG.sub("", text)
     text = _URL.sub("", text)
     text = _CHANGE_IDS.sub("", text)

@@ -33,8 +33,9 @@ _REVIEW_SECTION = re.compile(
     re.MULTILINE | re.IGNORECASE,
 )
 _HEADING = re.compile(r"^\s*#{1,6}\s.*$", re.MULTILINE)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# Markdown images and links: shared with notes/answer.py, which cleans the model's text the same way.
+IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _URL = re.compile(r"\(?https?://\S+\)?")
 _TRAILER = re.compile(
@@ -73,9 +74,9 @@ def clean_body(text: str) -> str:
     """What a PR or commit body says, without template boilerplate: comments, reviewer sections
     (checklist, type of change, screenshots, testing), empty checkboxes, headings, images, HTML tags,
     bare links, rules and trailers. Link text is kept, its target is not."""
-    for pattern in (_HTML_COMMENT, _REVIEW_SECTION, _EMPTY_CHECKBOX, _HEADING, _IMAGE, _TRAILER, _RULE):
+    for pattern in (_HTML_COMMENT, _REVIEW_SECTION, _EMPTY_CHECKBOX, _HEADING, IMAGE, _TRAILER, _RULE):
         text = pattern.sub("", text)
-    text = _LINK.sub(r"\1", text)
+    text = LINK.sub(r"\1", text)
     text = _TAG.sub("", text)
     text = _URL.sub("", text)
     text = _CHECKED_BOX.sub("", text)

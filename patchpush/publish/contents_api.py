@@ -13,7 +13,7 @@ from typing import Any
 from github.GithubException import GithubException
 
 from patchpush.errors import PublishError
-from patchpush.github_client import GitHubClient, translate
+from patchpush.github_client import GitHubClient, error_message, translate
 from patchpush.models import PublishResult
 from patchpush.publish import Update
 from patchpush.publish.document import replace_or_prepend
@@ -203,16 +203,12 @@ class ContentsApiPublisher:
         return error
 
 
-def _message(exc: GithubException) -> str:
-    return str(exc.data.get("message", "")) if isinstance(exc.data, dict) else str(exc.data)
-
-
 def _is_stale(exc: GithubException) -> bool:
     """409 'does not match' (the sha moved) or 422 'sha wasn't supplied' (the file appeared)."""
-    text = _message(exc).lower()
+    text = error_message(exc, whole=True).lower()
     return (exc.status == 409 and not _is_protected(exc)) or (exc.status == 422 and "sha" in text)
 
 
 def _is_protected(exc: GithubException) -> bool:
-    text = _message(exc).lower()
+    text = error_message(exc, whole=True).lower()
     return any(marker in text for marker in _PROTECTED)
