@@ -45,10 +45,22 @@ class Change:
     pr_body: str | None = None
     pr_labels: tuple[str, ...] = ()
     pr_author: str | None = None
+    # Paths the commit touches, where the collector knows them (empty means unknown, not "none").
+    files: tuple[str, ...] = ()
 
     @property
     def short_sha(self) -> str:
         return self.sha[:7]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A commit of the range that a named rule kept out of the notes on purpose."""
+
+    sha: str
+    # bot, own-notes, path-filter, revert-pair, release, fixup, back-merge, merge, ...
+    rule: str
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,10 @@ class ChangeSet:
     excluded: int = 0
     # What collecting could not do, for the job summary (e.g. pull requests the token may not read).
     warnings: tuple[str, ...] = ()
+    # Every commit of the range that is not in `changes`, with the rule that left it out.
+    left_out: tuple[LeftOut, ...] = ()
+    # Accounts whose first contribution to the repository is in this range.
+    new_contributors: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
@@ -78,6 +94,8 @@ class ChangeSet:
         raw = json.loads(text)
         changes = tuple(_change_from_dict(c) for c in raw.pop("changes", []))
         raw["warnings"] = tuple(raw.get("warnings", ()))
+        raw["left_out"] = tuple(LeftOut(**x) for x in raw.get("left_out", ()))
+        raw["new_contributors"] = tuple(raw.get("new_contributors", ()))
         return cls(changes=changes, **raw)
 
     def by_sha(self) -> dict[str, Change]:
@@ -85,7 +103,7 @@ class ChangeSet:
 
 
 def _change_from_dict(raw: dict[str, Any]) -> Change:
-    for key in ("co_authors", "pr_labels", "parents"):
+    for key in ("co_authors", "pr_labels", "parents", "files"):
         raw[key] = tuple(raw.get(key, ()))
     return Change(**raw)
 
@@ -117,6 +135,14 @@ class WriterReport:
     invented_refs: int = 0
     dropped_items: int = 0
     added_for_coverage: int = 0
+    # Items the attribution check moved to the change that explains them, or replaced by offline items.
+    reattributed: int = 0
+    replaced: int = 0
+    # Items moved to the section their changes' types decide.
+    resectioned: int = 0
+    duplicates_removed: int = 0
+    # Changes the coverage invariant found missing after writing (a bug, repaired and warned about).
+    coverage_repaired: int = 0
 
 
 @dataclass(frozen=True)
