@@ -121,6 +121,8 @@ class NoteItem:
 class Section:
     title: str
     items: tuple[NoteItem, ...]
+    # Rendered folded away (a <details> block in Markdown): the Maintenance block by default.
+    collapsed: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class ReleaseNotes:
                     NoteItem(text=i["text"], shas=tuple(i.get("shas", ())), prs=tuple(i.get("prs", ())))
                     for i in s["items"]
                 ),
+                collapsed=bool(s.get("collapsed", False)),
             )
             for s in raw["sections"]
         )

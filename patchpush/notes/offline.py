@@ -1,25 +1,25 @@
-"""The offline writer: deterministic notes grouped by Conventional Commit type. Needs no key."""
+"""The offline writer: deterministic notes grouped by kind of change (README "Sections"). Needs no key."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes, Section, WriterReport
+from patchpush.notes.classify import has_breaking_label, kind_of
 
 BREAKING = "Breaking changes"
+MAINTENANCE = "Maintenance"
 OTHER = "Other changes"
-# Section order is reading order: what can break a user first, then what they gain.
+# Reading order: what can break a user first, then what they gain; what only maintainers care
+# about goes in one block after them (#11).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Features", ("feat", "feature")),
     ("Fixes", ("fix", "bugfix", "hotfix")),
     ("Performance", ("perf",)),
     ("Security", ("security", "sec")),
-    ("Reverts", ("revert",)),
-    ("Refactoring", ("refactor",)),
+    ("Deprecations", ("deprecate",)),
     ("Documentation", ("docs", "doc")),
-    ("Tests", ("test", "tests")),
-    ("Build and CI", ("build", "ci")),
-    ("Chores", ("chore", "deps", "style")),
+    (MAINTENANCE, ("refactor", "test", "tests", "ci", "build", "chore", "style", "deps")),
 )
 _SECTION_OF = {t: title for title, types in SECTIONS for t in types}
 SECTION_ORDER = (BREAKING, *(title for title, _ in SECTIONS), OTHER)
@@ -36,29 +36,41 @@ def write_offline(changes: ChangeSet, *, report: WriterReport | None = None) -> 
     grouped: dict[str, list[NoteItem]] = defaultdict(list)
     for section, item in _items(changes.changes):
         grouped[section].append(item)
-    sections = tuple(Section(title, tuple(grouped[title])) for title in SECTION_ORDER if grouped.get(title))
+    sections = tuple(
+        Section(title, tuple(grouped[title]), collapsed=title == MAINTENANCE)
+        for title in SECTION_ORDER
+        if grouped.get(title)
+    )
     return ReleaseNotes(
         title=title_for(changes),
-        summary=_summary(grouped, len(changes.changes)),
+        summary=summary_for(grouped, commits=len(changes.changes)),
         sections=sections,
         report=report or WriterReport(),
     )
 
 
 def section_of(change: Change) -> str:
-    if change.breaking:
+    """The section a change belongs in: breaking first, then its kind (type, labels, paths, verb)."""
+    if change.breaking or (change.pr_labels and has_breaking_label(change.pr_labels)):
         return BREAKING
-    return _SECTION_OF.get(change.type or "", OTHER)
+    return _SECTION_OF.get(kind_of(change) or "", OTHER)
 
 
 def item_for(changes: list[Change]) -> NoteItem:
     """One item for one commit, or for all the commits of one pull request."""
     first = changes[0]
-    text = first.description or first.subject
-    if first.scope:
-        text = f"**{first.scope}:** {text}"
     prs = (first.pr_number,) if first.pr_number is not None else ()
-    return NoteItem(text=text, shas=tuple(c.sha for c in changes), prs=prs)
+    return NoteItem(text=_text(first), shas=tuple(c.sha for c in changes), prs=prs)
+
+
+def _text(change: Change) -> str:
+    text = change.description or change.subject
+    if change.type == "revert":
+        # Reverts have no section of their own: the item says what it undoes.
+        text = f'Revert "{text}"'
+    if change.scope:
+        text = f"**{change.scope}:** {text}"
+    return text
 
 
 def title_for(changes: ChangeSet) -> str:
@@ -85,11 +97,7 @@ def _items(changes: tuple[Change, ...]) -> list[tuple[str, NoteItem]]:
     for entry in order:
         if isinstance(entry, Change):
             # The common case, inlined: one commit, no pull request (large ranges have 10,000s).
-            text = entry.description or entry.subject
-            if entry.scope:
-                text = f"**{entry.scope}:** {text}"
-            section = BREAKING if entry.breaking else _SECTION_OF.get(entry.type or "", OTHER)
-            items.append((section, NoteItem(text, (entry.sha,))))
+            items.append((section_of(entry), NoteItem(_text(entry), (entry.sha,))))
             continue
         group = by_pr[entry]
         lead = next((c for c in group if c.breaking), group[0])
@@ -103,12 +111,9 @@ _NOUNS = {
     "Fixes": "fix",
     "Performance": "performance improvement",
     "Security": "security fix",
-    "Reverts": "revert",
-    "Refactoring": "refactoring",
+    "Deprecations": "deprecation",
     "Documentation": "documentation change",
-    "Tests": "test change",
-    "Build and CI": "build or CI change",
-    "Chores": "chore",
+    MAINTENANCE: "maintenance change",
     OTHER: "other change",
 }
 
@@ -119,8 +124,11 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}es" if noun.endswith(("x", "s")) else f"{number} {noun}s"
 
 
-def _summary(grouped: dict[str, list[NoteItem]], count: int) -> str:
-    if not count:
+def summary_for(grouped: dict[str, list[NoteItem]], *, commits: int) -> str:
+    """"12 changes (35 commits): 3 features, ...": the parts count items, and so does the total."""
+    items = sum(len(grouped[t]) for t in SECTION_ORDER if grouped.get(t))
+    if not items:
         return "No changes."
     parts = [_count(len(grouped[t]), _NOUNS[t]) for t in SECTION_ORDER if grouped.get(t)]
-    return f"{_count(count, 'commit')}: " + ", ".join(parts) + "."
+    total = _count(items, "change") + (f" ({_count(commits, 'commit')})" if commits != items else "")
+    return f"{total}: " + ", ".join(parts) + "."
