@@ -10,7 +10,7 @@ from patchpush.collect import ChangeSource, RangeRequest
 from patchpush.collect.conventional import OWN_TRAILER
 from patchpush.errors import NotesError, PatchPushError
 from patchpush.models import ChangeSet, ReleaseNotes, RunReport
-from patchpush.notes import NotesWriter
+from patchpush.notes import NotesWriter, layout, release_config
 from patchpush.publish import Publisher
 from patchpush.publish.document import last_described, merge, wrap
 from patchpush.settings import Settings
@@ -126,12 +126,25 @@ def collect(settings: Settings, stages: Stages) -> ChangeSet:
     )
 
 
+def section_rules(settings: Settings, stages: Stages) -> layout.SectionRules:
+    """What the notes show: settings, and the repository's release.yml (through the API or the clone)."""
+    text = stages.publisher.read(settings.release_config) if settings.release_config else None
+    return layout.rules(
+        maintenance=settings.maintenance,
+        hide=settings.hide_sections,
+        titles=settings.section_titles,
+        release=release_config.parse(text, name=settings.release_config),
+    )
+
+
 def _run(settings: Settings, stages: Stages) -> RunReport:
     notes: ReleaseNotes | None = None
     markdown = ""
     changes: ChangeSet | None = None
     try:
         changes = collect(settings, stages)
+        rules = section_rules(settings, stages)
+        changes = layout.leave_out(changes, rules)
         warnings = _warnings(settings, changes)
         if not changes.changes:
             return RunReport(
@@ -148,7 +161,7 @@ def _run(settings: Settings, stages: Stages) -> RunReport:
                 f"template '{settings.template}' does not exist in the repository",
                 "check the `template` input, a path relative to the repository root",
             )
-        notes = stages.writer.write(changes)
+        notes = layout.arrange(stages.writer.write(changes), changes, rules)
         from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
 
         markdown = render_text(

@@ -61,6 +61,11 @@ DEFAULTS: dict[str, str] = {
     "timeout": "60",
     "dry-run": "false",
     "failure-log": "logs/patch_failures.log",
+    # What the notes show (README "Sections", #11).
+    "maintenance": "collapse",
+    "hide-sections": "",
+    "section-titles": "",
+    "release-config": ".github/release.yml",
 }
 SECRET_INPUTS = ("github-token", "openai-api-key")
 _TRUE = {"true", "True", "TRUE", "yes", "on", "1"}
@@ -132,6 +137,11 @@ class Settings:
     local_commit: bool = False
     # A ChangeSet saved by `patchpush --context`, described instead of collecting (CLI only).
     from_context: Path | None = None
+    # What the notes show (#11): the Maintenance block, hidden and renamed sections, release.yml.
+    maintenance: Literal["collapse", "list", "hide"] = "collapse"
+    hide_sections: tuple[str, ...] = ()
+    section_titles: tuple[tuple[str, str], ...] = ()
+    release_config: str = ".github/release.yml"
 
     @property
     def writer(self) -> str:
@@ -254,6 +264,12 @@ def load(
         backend=backend,
         local_commit=local_commit,
         from_context=from_context,
+        maintenance=_choice(raw, "maintenance", ("collapse", "list", "hide")),  # type: ignore[arg-type]
+        hide_sections=_list(raw["hide-sections"]),
+        section_titles=_section_titles(raw["section-titles"]),
+        release_config=""
+        if raw["release-config"].strip().lower() == "none"
+        else _repo_relative("release-config", raw["release-config"]),
     )
 
 
@@ -357,6 +373,24 @@ def _file(value: str) -> str:
 
 def _template(value: str) -> str:
     return _repo_relative("template", value) if value else ""
+
+
+def _section_titles(value: str) -> tuple[tuple[str, str], ...]:
+    """`Fixes=Bug fixes` pairs: the section a writer files into, and the title the notes show."""
+    pairs = []
+    for entry in _list(value):
+        old, sep, new = entry.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise SettingsError(
+                f"input 'section-titles' has '{entry}', which is not Old=New",
+                "write one Section=Shown title per line, e.g. Fixes=Bug fixes",
+            )
+        if len(new.strip()) > 80:
+            raise SettingsError(
+                f"input 'section-titles': the title for '{old.strip()}' is over 80 characters"
+            )
+        pairs.append((old.strip(), new.strip()))
+    return tuple(pairs)
 
 
 def _url(raw: Mapping[str, str], name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -37,6 +38,7 @@ class GitSource:
         raw = self._log(args)
         truncated = len(raw) > request.max_commits
         changes, excluded, newest = select(raw[: request.max_commits], request)
+        changes = with_files(self._repo, changes)
         return ChangeSet(
             repository=self._repository,
             head=head,
@@ -166,3 +168,50 @@ def _pathspecs(include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
     if exclude and not include:
         specs.insert(0, ".")
     return specs
+
+
+# Paths tell the notes what an untyped commit is (docs only, tests only; #11). One `git diff-tree`
+# for all of them; past this many the range is a bulk import, and the cost would show (bench/offline.py).
+MAX_FILES_LOOKUP = 500
+
+
+def with_files(repo: Path, changes: list[Change]) -> list[Change]:
+    """Fill `Change.files` for the commits whose message has no Conventional Commit type.
+
+    A PR merge commit's files are its diff against the first parent: what the pull request brought.
+    """
+    wanted = [c for c in changes if c.type is None and not c.files]
+    if not wanted or len(wanted) > MAX_FILES_LOOKUP:
+        return changes
+    lines = "".join(f"{c.sha} {c.parents[0]}\n" if c.parents else f"{c.sha}\n" for c in wanted)
+    try:
+        result = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "diff-tree",
+                "--stdin",
+                "-r",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                "--root",
+            ],
+            input=lines.encode(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return changes
+    if result.returncode != 0:
+        return changes  # the files only refine the sections; the notes do not depend on them
+    files: dict[str, list[str]] = {}
+    expected = {c.sha for c in wanted}
+    current: list[str] | None = None
+    for token in result.stdout.decode("utf-8", "replace").split("\0"):
+        if token in expected and token not in files:
+            current = files[token] = []
+        elif token and current is not None:
+            current.append(token)
+    return [dataclasses.replace(c, files=tuple(files[c.sha])) if files.get(c.sha) else c for c in changes]

@@ -53,30 +53,34 @@ BREAKING_LABELS = frozenset(
 )
 _LABEL_PREFIX = re.compile(r"^(?:type|kind|t|area|category|pr|changelog)\s*[:/-]\s*")
 
-# The subject's first word (lower-cased, any "ed"/"s" form listed) -> kind.
+
+def _kinds(words: str, kind: str) -> dict[str, str]:
+    return dict.fromkeys(words.split(), kind)
+
+
+# The subject's first word (lower-cased, with its usual inflections) -> kind.
 _VERBS = {
-    **dict.fromkeys(
-        ("add", "adds", "added", "support", "supports", "introduce", "introduces", "introduced", "allow",
-         "allows", "allowed", "implement", "implements", "implemented", "enable", "enables", "expose",
-         "exposes", "new"),
+    **_kinds(
+        "add adds added support supports introduce introduces introduced allow allows allowed "
+        "implement implements implemented enable enables expose exposes new",
         "feat",
     ),
-    **dict.fromkeys(
-        ("fix", "fixes", "fixed", "correct", "corrects", "corrected", "resolve", "resolves", "resolved",
-         "prevent", "prevents", "avoid", "avoids", "handle", "handles", "repair", "preserve", "preserves",
-         "restore", "restores", "bugfix", "hotfix"),
+    **_kinds(
+        "fix fixes fixed correct corrects corrected resolve resolves resolved prevent prevents avoid "
+        "avoids handle handles repair preserve preserves restore restores bugfix hotfix",
         "fix",
     ),
-    **dict.fromkeys(("deprecate", "deprecates", "deprecated"), "deprecate"),
-    **dict.fromkeys(("optimize", "optimise", "optimized", "speed", "accelerate"), "perf"),
-    **dict.fromkeys(("document", "documents", "documented", "clarify"), "docs"),
-    **dict.fromkeys(
-        ("refactor", "refactored", "cleanup", "clean", "simplify", "streamline", "reorganize", "tidy",
-         "lint"),
-        "refactor",
-    ),
-    **dict.fromkeys(("bump", "upgrade", "upgrades", "upgraded"), "deps"),
-    **dict.fromkeys(("release", "released", "backport", "prepare"), "chore"),
+    **_kinds("improve improves improved enhance enhances enhanced", "feat"),
+    # Narrowing or widening an API's accepted types is how typed libraries fix their typing.
+    **_kinds("constrain narrow widen tighten relax", "fix"),
+    **_kinds("deprecate deprecates deprecated", "deprecate"),
+    **_kinds("optimize optimise optimized speed accelerate", "perf"),
+    **_kinds("document documents documented clarify", "docs"),
+    **_kinds("refactor refactored cleanup clean simplify streamline reorganize tidy lint", "refactor"),
+    **_kinds("bump upgrade upgrades upgraded", "deps"),
+    **_kinds("release released backport prepare", "chore"),
+    # Removing is a change users notice, but not a breaking one without a label or a "!" (#11).
+    **_kinds("remove removes removed drop drops dropped", ""),
 }
 # "Update X to 1.2" and "Bump X from 1.1 to 1.2" are dependency updates; "Update the docs" is not.
 _DEPS = re.compile(r"^(?:update|upgrade|bump|pin|unpin)\s+\S+(?:\s+\S+)?\s+(?:from\s+\S+\s+)?to\s+v?\d", re.I)
@@ -88,14 +92,28 @@ _HOUSEKEEPING = re.compile(
     r"merge (?:main|master|stable|develop)\b.*)$",
     re.I,
 )
-_DOCS_WORDS = re.compile(r"\b(?:typos?|docs?|documentation|docstrings?|readme|changelog)\b", re.I)
-_MAINT_WORDS = re.compile(r"\b(?:ci|tests?|workflows?|pre-commit|lint(?:ing|er)?|ruff|mypy)\b", re.I)
+_TYPO = re.compile(r"\btypos?\b", re.I)
+# What only maintainers run, named anywhere: "Add 3.14t support to CI" is not a feature.
+_MAINT_WORDS = re.compile(
+    r"\b(?:ci|tests?|test suite|workflows?|nightly|pre-commit|linters?|ruff|mypy|flake8|codespell)\b", re.I
+)
+# Past the first word: "`types`: fix variance issues", "Move X back to Mapping", typing corrections.
+_FIX_WORDS = re.compile(
+    r"\b(?:fix(?:es|ed)?|bugs?|regressions?|crash(?:es)?|back to|typing|type hints?|type annotations?|"
+    r"type alias(?:es)?|type coverage)\b",
+    re.I,
+)
+_DOCS_WORDS = re.compile(r"\b(?:docs?|documentation|docstrings?|readme|changelog|faq)\b", re.I)
 
 _DOC_DIRS = ("docs/", "doc/", "documentation/", "examples/", "example/", "website/", "site/")
-_DOC_FILES = re.compile(r"(?:^|/)(?:readme|changes|changelog|history|contributing|authors|news)[^/]*$|\.(?:md|rst|adoc)$", re.I)
+_DOC_FILES = re.compile(
+    r"(?:^|/)(?:readme|changes|changelog|history|contributing|authors|news)[^/]*$|\.(?:md|rst|adoc)$", re.I
+)
 _TEST_PATH = re.compile(
     r"(?:^|/)(?:tests?|__tests__|spec|testdata|fixtures)/|(?:^|/)(?:test_[^/]*|[^/]*_test\.\w+|[^/]*\.(?:test|spec)\.\w+|conftest\.py)$"
 )
+# Type stubs and private type modules: a change to them alone corrects the published typing.
+_TYPING_PATH = re.compile(r"(?:^|/)(?:_types\.py|_typing\.py|py\.typed|[^/]*\.pyi)$")
 _CI_PATH = re.compile(
     r"^(?:\.github/|\.circleci/|\.gitlab-ci|\.pre-commit-config|\.readthedocs|tox\.ini|noxfile\.py|"
     r"azure-pipelines|\.travis|\.editorconfig|\.gitignore|\.gitattributes|\.devcontainer/|codecov)"
@@ -108,8 +126,11 @@ _BUILD_PATH = re.compile(
 
 def kind_of(change: Change) -> str | None:
     """The change's kind (a Conventional Commit type, or "deprecate"), or None when nothing tells."""
-    return change.type or label_kind(change.pr_labels) or _from_paths(change.files) or subject_kind(
-        change.description or change.subject
+    return (
+        change.type
+        or label_kind(change.pr_labels)
+        or _from_paths(change.files)
+        or subject_kind(change.description or change.subject)
     )
 
 
@@ -137,17 +158,21 @@ def subject_kind(subject: str) -> str | None:
         return "chore"
     if _DEPS.match(text):
         return "deps"
-    first = text.split(None, 1)[0].rstrip(":,.").lower()
-    if first == "speed" and not text.lower().startswith("speed up"):
-        first = ""
-    if _NOT.match(text):
-        return "fix"
-    if kind := _VERBS.get(first):
-        return kind
-    if _DOCS_WORDS.search(text):
+    if _TYPO.search(text):
         return "docs"
     if _MAINT_WORDS.search(text):
         return "chore"
+    if _NOT.match(text):
+        return "fix"
+    first = text.split(None, 1)[0].rstrip(":,.").lower()
+    if first == "speed" and not text.lower().startswith("speed up"):
+        first = ""
+    if first in _VERBS:
+        return _VERBS[first] or None
+    if _FIX_WORDS.search(text):
+        return "fix"
+    if _DOCS_WORDS.search(text):
+        return "docs"
     return None
 
 
@@ -155,16 +180,20 @@ def _from_paths(files: tuple[str, ...]) -> str | None:
     """Only conclusive paths decide: all documentation, or all tests/CI/build files."""
     if not files:
         return None
-    docs = tests = tooling = 0
+    docs = tests = tooling = typing = 0
     for path in files:
         if path.startswith(_DOC_DIRS) or _DOC_FILES.search(path):
             docs += 1
+        elif _TYPING_PATH.search(path):
+            typing += 1
         elif _TEST_PATH.search(path):
             tests += 1
         elif _CI_PATH.match(path) or _BUILD_PATH.search(path):
             tooling += 1
         else:
             return None  # source code: the paths alone cannot tell a feature from a fix
+    if typing:
+        return "fix" if not (docs or tests or tooling) else None
     if docs and not (tests or tooling):
         return "docs"
     if tests and not (docs or tooling):

@@ -125,7 +125,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def summary_for(grouped: dict[str, list[NoteItem]], *, commits: int) -> str:
-    """"12 changes (35 commits): 3 features, ...": the parts count items, and so does the total."""
+    """Like "12 changes (35 commits): 3 features, ...": the parts count items, and so does the total."""
     items = sum(len(grouped[t]) for t in SECTION_ORDER if grouped.get(t))
     if not items:
         return "No changes."
