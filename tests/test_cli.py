@@ -40,7 +40,8 @@ def test_dry_run_prints_grouped_notes_and_writes_nothing(
     assert out.index("### Breaking changes") < out.index("### Features") < out.index("### Fixes")
     assert "- stream the export" in out
     assert "- **api:** add users endpoint (#12)" in out
-    assert "### Other changes\n\n- tidy up some things" in out
+    # "Tidy" is a maintainer's verb: the item sits in the collapsed Maintenance block (#11).
+    assert "<details>\n<summary>Maintenance (1)</summary>\n\n- tidy up some things" in out
     assert "bump lib" not in out
     assert not (history.path / "ai_patch.md").exists()
     assert not (history.path / "logs").exists()
@@ -87,7 +88,7 @@ def test_format_json_prints_the_notes_structure(history: GitRepo, capsys: pytest
     notes = json.loads(out)
     assert code == 0
     titles = [s["title"] for s in notes["sections"]]
-    assert titles == ["Breaking changes", "Features", "Fixes", "Other changes"]
+    assert titles == ["Breaking changes", "Features", "Fixes", "Maintenance"]
     refs = [(i["prs"], len(i["shas"])) for s in notes["sections"] for i in s["items"]]
     assert ([12], 1) in refs
     assert notes["report"]["writer"] == "offline"

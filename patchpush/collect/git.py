@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from patchpush.collect import RangeRequest
-from patchpush.collect.conventional import parse
+from patchpush.collect.conventional import is_excluded_author, is_own_commit, parse
 from patchpush.collect.selection import select
 from patchpush.errors import CollectError
 from patchpush.models import Change, ChangeSet
@@ -49,6 +49,7 @@ class GitSource:
             truncated=truncated,
             excluded=excluded,
             newest=newest,
+            new_contributors=first_time_authors(self._repo, raw[: request.max_commits], request, base=base),
         )
 
     def _base(self, request: RangeRequest, head: str, head_tag: str | None) -> str | None:
@@ -215,3 +216,42 @@ def with_files(repo: Path, changes: list[Change]) -> list[Change]:
         elif token and current is not None:
             current.append(token)
     return [dataclasses.replace(c, files=tuple(files[c.sha])) if files.get(c.sha) else c for c in changes]
+
+
+def first_time_authors(
+    repo: Path, raw: list[Change], request: RangeRequest, *, base: str | None
+) -> tuple[str, ...]:
+    """Authors of the range (by mailmapped e-mail) with no commit before it, oldest first (#11).
+
+    `raw` is every commit of the range, a pull request's own commits included (its merge commit's
+    author is usually whoever merged it). One `git log` of the e-mails before the range; nothing
+    when the range starts at the root.
+    """
+    since = request.since
+    excluded = {a.lower() for a in request.exclude_authors}
+    changes = [
+        c
+        for c in raw
+        if not is_own_commit(c.body)
+        and not is_excluded_author(excluded, c.author_login, c.author_name, c.author_email)
+    ]
+    if base:
+        before = [base]
+    elif since.kind == "date" and since.date is not None and changes:
+        before = [f"--before={since.date.isoformat()}", changes[-1].sha]
+    else:
+        return ()  # the whole history: everyone would be new, which tells nobody anything
+    result = subprocess.run(
+        ["git", "-C", str(repo), "log", "--use-mailmap", "--format=%aE", *before, "--"],
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return ()
+    known = set(result.stdout.decode("utf-8", "replace").lower().split())
+    found: dict[str, str] = {}
+    for change in reversed(changes):
+        email = change.author_email.lower()
+        if email and email not in known and email not in found:
+            found[email] = change.author_login or change.author_name
+    return tuple(dict.fromkeys(who for who in found.values() if who))

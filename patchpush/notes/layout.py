@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from patchpush.models import Change, ChangeSet, LeftOut, NoteItem, ReleaseNotes, Section
+from patchpush.notes.classify import BREAKING_LABELS
 from patchpush.notes.offline import BREAKING, MAINTENANCE, OTHER, section_of
 from patchpush.notes.release_config import ReleaseConfig
 
@@ -58,6 +59,9 @@ def rules(
 
 def leave_out(changes: ChangeSet, rules: SectionRules) -> ChangeSet:
     """The changes without those the rules exclude; each excluded commit lands in `left_out`."""
+    hiding = rules.maintenance == "hide" or bool(rules.hidden)
+    if not hiding and rules.release is None and not any(c.pr_labels for c in changes.changes):
+        return changes  # nothing can exclude a change (large ranges of plain commits)
     gone: list[LeftOut] = []
     for group in _groups(changes.changes):
         rule = _exclusion(group, rules)
@@ -91,6 +95,9 @@ def arrange(notes: ReleaseNotes, changes: ChangeSet, rules: SectionRules) -> Rel
                     sections[taker.title].append(item)
                 else:
                     sections.setdefault(section.title, []).append(item)
+        if BREAKING in sections and (breaking := _breaking_category(rules.release)):
+            # A repository with its own breaking-changes category keeps one such heading.
+            sections[breaking] = [*sections.pop(BREAKING), *sections[breaking]]
         order = [BREAKING, *(c.title for c in rules.release.categories)]
         rank = {title: n for n, title in enumerate(order)}
         ranked = sorted(sections.items(), key=lambda kv: (rank.get(kv[0], len(order)), kv[0] == OTHER))
@@ -106,7 +113,20 @@ def arrange(notes: ReleaseNotes, changes: ChangeSet, rules: SectionRules) -> Rel
         for title, items in sections.items()
         if items
     )
+    if rules.release and rules.release.categories and notes.report.writer == "offline":
+        # The offline summary counts kinds; under the repository's own headings it counts those.
+        parts = [f"{len(s.items)} in {s.title}" for s in shown]
+        items = sum(len(s.items) for s in shown)
+        total = f"{items} change{'s' if items != 1 else ''}"
+        return dataclasses.replace(notes, sections=shown, summary=f"{total}: " + ", ".join(parts) + ".")
     return dataclasses.replace(notes, sections=shown)
+
+
+def _breaking_category(release: ReleaseConfig) -> str | None:
+    for category in release.categories:
+        if category.labels & BREAKING_LABELS or "breaking" in category.title.lower():
+            return category.title
+    return None
 
 
 def _exclusion(group: list[Change], rules: SectionRules) -> str | None:

@@ -53,6 +53,8 @@ def section_of(change: Change) -> str:
     """The section a change belongs in: breaking first, then its kind (type, labels, paths, verb)."""
     if change.breaking or (change.pr_labels and has_breaking_label(change.pr_labels)):
         return BREAKING
+    if change.type:  # the common case on large ranges: a Conventional Commit type decides
+        return _SECTION_OF.get(change.type, OTHER)
     return _SECTION_OF.get(kind_of(change) or "", OTHER)
 
 
