@@ -133,7 +133,8 @@ def _finish(outcome: RunReport, *, log_path: Path, secrets: list[str], output_fo
         return 1
     target = outcome.publish.commit_sha if outcome.publish and outcome.publish.commit_sha else ""
     print(
-        f"patchpush: {outcome.outcome} {outcome.file} ({outcome.changes} changes) {target}".rstrip(),
+        # Commits, not items: the notes' summary line counts items, and says how many commits (#11).
+        f"patchpush: {outcome.outcome} {outcome.file} ({outcome.changes} commits) {target}".rstrip(),
         file=sys.stderr,
     )
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 from github.GithubException import GithubException
 
 from patchpush.collect import RangeRequest
-from patchpush.collect.conventional import parse, paths_selected
+from patchpush.collect.conventional import is_excluded_author, is_own_commit, parse, paths_selected
 from patchpush.collect.selection import select, with_pull_request
 from patchpush.errors import CollectError
 from patchpush.github_client import GitHubClient, translate
@@ -139,6 +139,7 @@ class GitHubApiSource:
                 if paths_selected(self._files(c.sha), request.include_paths, request.exclude_paths)
             ]
         kept, excluded, newest = select(changes, request)
+        first_timers = self.new_contributors(changes, request, base=base, head=head)
         return ChangeSet(
             repository=self._client.repository,
             head=head,
@@ -150,6 +151,7 @@ class GitHubApiSource:
             excluded=excluded,
             newest=newest,
             warnings=tuple(warnings),
+            new_contributors=first_timers,
         )
 
     def _query(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
@@ -184,6 +186,51 @@ class GitHubApiSource:
             return [f.filename for f in self._client.repo().get_commit(sha).files]
         except Exception as exc:
             raise translate(exc, doing=f"reading the files of commit {sha[:7]}", error=CollectError) from exc
+
+    def new_contributors(
+        self, raw: list[Change], request: RangeRequest, *, base: str | None, head: str
+    ) -> tuple[str, ...]:
+        """Logins of the range with no commit before it, oldest first (#11): one GraphQL query asks
+        the history before the range about every author at once (an alias per author)."""
+        excluded = {a.lower() for a in request.exclude_authors}
+        emails: dict[str, set[str]] = {}
+        for change in reversed(raw):  # oldest first, so the list reads in order of arrival
+            login = change.author_login
+            if not login or not change.author_email or is_own_commit(change.body):
+                continue
+            if is_excluded_author(excluded, login, change.author_name, change.author_email):
+                continue
+            emails.setdefault(login, set()).add(change.author_email)
+        if not emails or not (base or request.since.kind == "date"):
+            return ()  # a range from the root: everyone would be new, which tells nobody anything
+        logins = list(emails)[:_MAX_NEW_CONTRIBUTOR_AUTHORS]
+        owner, name = self._client.repository.split("/", 1)
+        start = base or head
+        until = request.since.date.isoformat() if not base and request.since.date else None
+        fields = "\n".join(
+            f"a{n}: history(first: 1, until: $until, author: $a{n}) {{ nodes {{ oid }} }}"
+            for n in range(len(logins))
+        )
+        params = "".join(f", $a{n}: CommitAuthor!" for n in range(len(logins)))
+        query = (
+            f"query($owner: String!, $name: String!, $start: String!, $until: GitTimestamp{params}) {{\n"
+            f"  repository(owner: $owner, name: $name) {{ object(expression: $start) {{ ... on Commit {{\n"
+            f"{fields}\n  }} }} }}\n}}"
+        )
+        variables: dict[str, Any] = {"owner": owner, "name": name, "start": start, "until": until}
+        variables |= {f"a{n}": {"emails": sorted(emails[login])} for n, login in enumerate(logins)}
+        try:
+            data = self._client.graphql(query, variables)
+        except Exception:  # the notes are whole without this part; a failure only drops it
+            return ()
+        commit = ((data.get("repository") or {}).get("object")) or {}
+        return tuple(
+            login for n, login in enumerate(logins) if not ((commit.get(f"a{n}") or {}).get("nodes"))
+        )
+
+
+# Aliases in the one query; past this, the range is not a release anyone reads names from.
+_MAX_NEW_CONTRIBUTOR_AUTHORS = 100
 
 
 def _forbidden(exc: GithubException) -> bool:
