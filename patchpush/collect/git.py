@@ -228,19 +228,19 @@ def first_time_authors(
     when the range starts at the root.
     """
     since = request.since
+    if base:
+        before = [base]
+    elif since.kind == "date" and since.date is not None and raw:
+        before = [f"--before={since.date.isoformat()}", raw[-1].sha]
+    else:
+        return ()  # the whole history: everyone would be new, which tells nobody anything
     excluded = {a.lower() for a in request.exclude_authors}
     changes = [
         c
         for c in raw
         if not is_own_commit(c.body)
-        and not is_excluded_author(excluded, c.author_login, c.author_name, c.author_email)
+        and not (excluded and is_excluded_author(excluded, c.author_login, c.author_name, c.author_email))
     ]
-    if base:
-        before = [base]
-    elif since.kind == "date" and since.date is not None and changes:
-        before = [f"--before={since.date.isoformat()}", changes[-1].sha]
-    else:
-        return ()  # the whole history: everyone would be new, which tells nobody anything
     result = subprocess.run(
         ["git", "-C", str(repo), "log", "--use-mailmap", "--format=%aE", *before, "--"],
         capture_output=True,

@@ -105,6 +105,13 @@ _FIX_WORDS = re.compile(
 )
 _DOCS_WORDS = re.compile(r"\b(?:docs?|documentation|docstrings?|readme|changelog|faq)\b", re.I)
 
+_ANY_WORD = re.compile("|".join(p.pattern for p in (_TYPO, _MAINT_WORDS, _FIX_WORDS, _DOCS_WORDS)), re.I)
+_HOUSEKEEPING_FIRST = frozenset(
+    ["start", "bump", "set", "fix", "release", "release:", "prepare", "merge", "pre-release"]
+)
+_DEPS_FIRST = frozenset(["update", "upgrade", "bump", "pin", "unpin"])
+_NOT_FIRST = frozenset(["don't", "do", "never", "no"])
+
 _DOC_DIRS = ("docs/", "doc/", "documentation/", "examples/", "example/", "website/", "site/")
 _DOC_FILES = re.compile(
     r"(?:^|/)(?:readme|changes|changelog|history|contributing|authors|news)[^/]*$|\.(?:md|rst|adoc)$", re.I
@@ -154,24 +161,27 @@ def subject_kind(subject: str) -> str | None:
     text = subject.strip().lstrip("`*_[").strip()
     if not text:
         return None
-    if _HOUSEKEEPING.match(text):
-        return "chore"
-    if _DEPS.match(text):
-        return "deps"
-    if _TYPO.search(text):
-        return "docs"
-    if _MAINT_WORDS.search(text):
-        return "chore"
-    if _NOT.match(text):
-        return "fix"
     first = text.split(None, 1)[0].rstrip(":,.").lower()
+    # Each pattern runs only when the first word can start it: this runs on every untyped commit.
+    maybe_housekeeping = first in _HOUSEKEEPING_FIRST or first[0].isdigit() or first[0] == "v"
+    if (maybe_housekeeping or first.startswith("pre-")) and _HOUSEKEEPING.match(text):
+        return "chore"
+    if first in _DEPS_FIRST and _DEPS.match(text):
+        return "deps"
+    words = _ANY_WORD.search(text) is not None
+    if words and _TYPO.search(text):
+        return "docs"
+    if words and _MAINT_WORDS.search(text):
+        return "chore"
+    if first in _NOT_FIRST and _NOT.match(text):
+        return "fix"
     if first == "speed" and not text.lower().startswith("speed up"):
         first = ""
     if first in _VERBS:
         return _VERBS[first] or None
-    if _FIX_WORDS.search(text):
+    if words and _FIX_WORDS.search(text):
         return "fix"
-    if _DOCS_WORDS.search(text):
+    if words and _DOCS_WORDS.search(text):
         return "docs"
     return None
 
