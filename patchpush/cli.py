@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="patchpush",
         description="Write patch notes for what changed in a git repository. "
-        "Without OPENAI_API_KEY the offline writer groups commits by Conventional Commit type.",
+        "Without OPENAI_API_KEY the offline writer files the changes into sections (README: Sections).",
     )
     parser.add_argument("--version", action="version", version=f"patchpush {__version__}")
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the clone to describe (default: .)")
