@@ -104,13 +104,23 @@ _FIX_WORDS = re.compile(
     re.I,
 )
 _DOCS_WORDS = re.compile(r"\b(?:docs?|documentation|docstrings?|readme|changelog|faq)\b", re.I)
+# "Formalize 3.15 support": support for something new, named past the first word.
+_FEATURE_WORDS = re.compile(r"\bsupport\b", re.I)
 
-_ANY_WORD = re.compile("|".join(p.pattern for p in (_TYPO, _MAINT_WORDS, _FIX_WORDS, _DOCS_WORDS)), re.I)
+_ANY_WORD = re.compile(
+    "|".join(p.pattern for p in (_TYPO, _MAINT_WORDS, _FIX_WORDS, _DOCS_WORDS, _FEATURE_WORDS)), re.I
+)
 _HOUSEKEEPING_FIRST = frozenset(
     ["start", "bump", "set", "fix", "release", "release:", "prepare", "merge", "pre-release"]
 )
 _DEPS_FIRST = frozenset(["update", "upgrade", "bump", "pin", "unpin"])
 _NOT_FIRST = frozenset(["don't", "do", "never", "no"])
+
+_AREA = re.compile(r"^([\w./-]{1,30}):\s+")
+_AREA_KINDS = {
+    **_kinds("bench benchmarks tests test ci build pyproject deps lint tooling release ruff mypy", "chore"),
+    **_kinds("docs doc readme changelog", "docs"),
+}
 
 _DOC_DIRS = ("docs/", "doc/", "documentation/", "examples/", "example/", "website/", "site/")
 _DOC_FILES = re.compile(
@@ -161,6 +171,12 @@ def subject_kind(subject: str) -> str | None:
     text = subject.strip().lstrip("`*_[").strip()
     if not text:
         return None
+    if ": " in text and (area := _AREA.match(text)):
+        # "bench: ..." or "cli: add a flag": the area can tell, else what follows it.
+        name = area.group(1).lower()
+        if name in _AREA_KINDS:
+            return _AREA_KINDS[name]
+        text = text[area.end() :].strip() or text
     first = text.split(None, 1)[0].rstrip(":,.").lower()
     # Each pattern runs only when the first word can start it: this runs on every untyped commit.
     maybe_housekeeping = first in _HOUSEKEEPING_FIRST or first[0].isdigit() or first[0] == "v"
@@ -183,6 +199,8 @@ def subject_kind(subject: str) -> str | None:
         return "fix"
     if words and _DOCS_WORDS.search(text):
         return "docs"
+    if words and _FEATURE_WORDS.search(text):
+        return "feat"
     return None
 
 
