@@ -144,3 +144,20 @@ def test_bad_settings_and_release_yml_say_what_to_do(
     assert code == 1
     assert ".github/release.yml `changelog.categories` must be a list" in err
     assert "release-config: none" in err
+
+
+def test_a_shallow_clone_names_no_new_contributors(
+    repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.commit("Initial import", author="Jo Old <jo@example.test>")
+    repo.commit("Second", author="Sam <sam@example.test>")
+    repo.commit("Add a --json flag", author="Jo Old <jo@example.test>")
+    shallow = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "2", f"file://{repo.path}", str(shallow))
+    # The shallow clone has no trace of Jo's first commit: it must not call Jo new.
+    code = main(["--repo", str(shallow), "--dry-run", "--since", "HEAD~1"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Add a --json flag" in out and "New contributors" not in out
+    code, out, _ = run(repo, "--dry-run", "--since", "HEAD~1", capsys=capsys)
+    assert "Add a --json flag" in out and "New contributors" not in out

@@ -241,6 +241,11 @@ def first_time_authors(
         if not is_own_commit(c.body)
         and not (excluded and is_excluded_author(excluded, c.author_login, c.author_name, c.author_email))
     ]
+    shallow = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--is-shallow-repository"], capture_output=True, check=False
+    )
+    if shallow.stdout.strip() != b"false":
+        return ()  # a shallow clone lacks the history before the range: everyone would look new
     result = subprocess.run(
         ["git", "-C", str(repo), "log", "--use-mailmap", "--format=%aE", *before, "--"],
         capture_output=True,
