@@ -221,7 +221,7 @@ class GitHubApiSource:
         variables |= {f"a{n}": {"emails": sorted(emails[login])} for n, login in enumerate(logins)}
         try:
             data = self._client.graphql(query, variables)
-        except Exception:  # the notes are whole without this part; a failure only drops it
+        except (GithubException, OSError):  # the notes are whole without this part: a failure drops it
             return ()
         commit = ((data.get("repository") or {}).get("object")) or {}
         return tuple(
