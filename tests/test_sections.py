@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from patchpush.cli import main
+from tests.fakes.github_server import Fault
 from tests.github_env import Remote, serve
 from tests.gitrepo import GitRepo
 
@@ -161,3 +162,21 @@ def test_a_shallow_clone_names_no_new_contributors(
     assert "Add a --json flag" in out and "New contributors" not in out
     code, out, _ = run(repo, "--dry-run", "--since", "HEAD~1", capsys=capsys)
     assert "Add a --json flag" in out and "New contributors" not in out
+
+
+def test_action_publishes_without_new_contributors_when_that_query_fails(tmp_path: Path) -> None:
+    remote = Remote(tmp_path)
+    remote.work.commit("Initial import", author="Old Hand <old@example.test>")
+    remote.work.tag("v1.0.0")
+    remote.work.commit("Add a --json flag", author="Newbie <newbie@example.test>")
+    with serve(remote) as emu:
+        emu.add_user("newbie", email="newbie@example.test")
+        # The history query passes; the next GraphQL request (the new-contributor one) is refused.
+        emu.add_fault(Fault("forbidden", path="/graphql", after=1))
+        result = remote.run(emu, {"since": "v1.0.0"})
+        assert result.code == 0, result.stdout + result.stderr
+        text = remote.file_at_head("ai_patch.md")
+        statuses = [r.status for r in emu.requests if r.path.endswith("/graphql")]
+    assert statuses == [200, 403]
+    assert result.outputs["outcome"] == "committed"
+    assert "- Add a --json flag" in text and "New contributors" not in text
