@@ -106,9 +106,14 @@ _FIX_WORDS = re.compile(
 _DOCS_WORDS = re.compile(r"\b(?:docs?|documentation|docstrings?|readme|changelog|faq)\b", re.I)
 # "Formalize 3.15 support": support for something new, named past the first word.
 _FEATURE_WORDS = re.compile(r"\bsupport\b", re.I)
+# "Mark functions private. Deprecated Python 2 utilities."
+_DEPRECATION_WORDS = re.compile(r"\bdeprecat(?:e|es|ed|ion|ions)\b", re.I)
 
 _ANY_WORD = re.compile(
-    "|".join(p.pattern for p in (_TYPO, _MAINT_WORDS, _FIX_WORDS, _DOCS_WORDS, _FEATURE_WORDS)), re.I
+    "|".join(
+        p.pattern for p in (_TYPO, _MAINT_WORDS, _FIX_WORDS, _DOCS_WORDS, _FEATURE_WORDS, _DEPRECATION_WORDS)
+    ),
+    re.I,
 )
 _HOUSEKEEPING_FIRST = frozenset(
     ["start", "bump", "set", "fix", "release", "release:", "prepare", "merge", "pre-release"]
@@ -195,6 +200,8 @@ def subject_kind(subject: str) -> str | None:
         first = ""
     if first in _VERBS:
         return _VERBS[first] or None
+    if words and _DEPRECATION_WORDS.search(text):
+        return "deprecate"
     if words and _FIX_WORDS.search(text):
         return "fix"
     if words and _DOCS_WORDS.search(text):

@@ -20,6 +20,7 @@ from patchpush.notes.classify import kind_of, label_kind, subject_kind
         ("`types`: fix variance issues", "fix"),
         ("Constrain Response.reason to str", "fix"),
         ("Deprecate the old API", "deprecate"),
+        ("Mark functions private. Deprecated Python 2 utilities.", "deprecate"),
         ("Speed up parsing", "perf"),
         ("Speed matters", None),
         ("Bump requests from 2.31.0 to 2.32.0", "deps"),
