@@ -42,7 +42,9 @@ def main() -> None:
     ]
     if args.until:
         command += ["--until", args.until]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    # From this checkout's root, so `-m patchpush` runs the code beside this script.
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=root)
     if result.returncode != 0 or not result.stdout.strip():
         sys.exit(f"patchpush failed: {result.stderr.strip()}")
     notes = json.loads(result.stdout)
