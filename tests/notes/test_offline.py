@@ -57,9 +57,11 @@ def test_cases_exist() -> None:
     assert len(CASES) >= 10
 
 
-def test_changeset_survives_json_round_trip() -> None:
-    text = (DATA / "offline-pull-requests" / "changeset.json").read_text()
-    assert ChangeSet.from_json(text).to_json() == text
+@pytest.mark.parametrize("case", CASES)
+def test_changeset_survives_json_round_trip(case: str) -> None:
+    # Loaded and saved again, not compared as text: fields added later take their defaults.
+    changes = ChangeSet.from_json((DATA / case / "changeset.json").read_text())
+    assert ChangeSet.from_json(changes.to_json()) == changes
 
 
 def test_notes_survive_json_round_trip() -> None:
