@@ -104,14 +104,17 @@ def arrange(notes: ReleaseNotes, changes: ChangeSet, rules: SectionRules) -> Rel
         sections = dict(ranked)
     else:
         sections = {s.title: list(s.items) for s in notes.sections}
+    # Two sections renamed to one title (Fixes=Changes, Other changes=Changes) become one section.
+    merged: dict[str, list[NoteItem]] = {}
+    folded: set[str] = set()
+    for title, items in sections.items():
+        if items:
+            shown_title = rules.titles.get(title.lower(), title)
+            merged.setdefault(shown_title, []).extend(items)
+            if title == MAINTENANCE and rules.maintenance == "collapse":
+                folded.add(shown_title)
     shown = tuple(
-        Section(
-            title=rules.titles.get(title.lower(), title),
-            items=tuple(items),
-            collapsed=title == MAINTENANCE and rules.maintenance == "collapse",
-        )
-        for title, items in sections.items()
-        if items
+        Section(title=title, items=tuple(items), collapsed=title in folded) for title, items in merged.items()
     )
     if rules.release and rules.release.categories and notes.report.writer == "offline":
         # The offline summary counts kinds; under the repository's own headings it counts those.

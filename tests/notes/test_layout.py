@@ -96,7 +96,7 @@ def test_every_change_is_described_once_or_left_out_with_a_rule(
     rules = layout.rules(
         maintenance=maintenance,
         hide=hide,
-        titles=[("Fixes", "Bug fixes")],
+        titles=[("Fixes", "Bug fixes"), ("Performance", "Bug fixes")],
         release=release_config.parse(release),
     )
     kept = layout.leave_out(changes, rules)
