@@ -119,8 +119,8 @@ def arrange(notes: ReleaseNotes, changes: ChangeSet, rules: SectionRules) -> Rel
     if rules.release and rules.release.categories and notes.report.writer == "offline":
         # The offline summary counts kinds; under the repository's own headings it counts those.
         parts = [f"{len(s.items)} in {s.title}" for s in shown]
-        items = sum(len(s.items) for s in shown)
-        total = f"{items} change{'s' if items != 1 else ''}"
+        count = sum(len(s.items) for s in shown)
+        total = f"{count} change{'s' if count != 1 else ''}"
         return dataclasses.replace(notes, sections=shown, summary=f"{total}: " + ", ".join(parts) + ".")
     return dataclasses.replace(notes, sections=shown)
 
