@@ -99,7 +99,14 @@ def _items(changes: tuple[Change, ...]) -> list[tuple[str, NoteItem]]:
     for entry in order:
         if isinstance(entry, Change):
             # The common case, inlined: one commit, no pull request (large ranges have 10,000s).
-            items.append((section_of(entry), NoteItem(_text(entry), (entry.sha,))))
+            kind = entry.type
+            if kind and not entry.breaking and kind != "revert":
+                text = entry.description or entry.subject
+                if entry.scope:
+                    text = f"**{entry.scope}:** {text}"
+                items.append((_SECTION_OF.get(kind, OTHER), NoteItem(text, (entry.sha,))))
+            else:
+                items.append((section_of(entry), NoteItem(_text(entry), (entry.sha,))))
             continue
         group = by_pr[entry]
         lead = next((c for c in group if c.breaking), group[0])
