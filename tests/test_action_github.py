@@ -204,12 +204,19 @@ def test_unknown_branch(remote: Remote) -> None:
         assert "nope" in run.stdout and "branch" in run.stdout
 
 
-def test_file_too_large(remote: Remote) -> None:
+def test_a_file_over_1_mb_is_replaced_in_overwrite_mode_and_refused_in_prepend_mode(remote: Remote) -> None:
     remote.work.commit("docs: huge notes", files={"ai_patch.md": "x" * 1_200_000})
     with serve(remote) as emu:
-        run = remote.run(emu)
-        assert run.code == 1
-        assert "larger than the 1 MB" in run.stdout
+        kept = remote.run(emu, {"mode": "prepend"})
+        assert kept.code == 1 and kept.outputs["outcome"] == "failed"
+        assert "larger than the 1 MB" in kept.stdout and "mode: overwrite" in kept.stdout
+        assert commits_on_main(remote)[0] == "docs: huge notes"
+
+        replaced = remote.run(emu)  # overwrite, the default: the file is the latest notes
+        assert replaced.outputs["outcome"] == "committed", replaced.stdout
+        text = remote.file_at_head("ai_patch.md")
+        assert "crash on empty input" in text and len(text) < 10_000
+        assert remote.run(emu).outputs["outcome"] == "skipped"  # and later runs read it again
 
 
 def test_release_body_gets_the_notes(remote: Remote) -> None:
