@@ -115,7 +115,7 @@ class ContentsApiPublisher:
                 sent = new
                 self._seen.pop(key, None)
                 continue
-            except _TRANSPORT as exc:
+            except Exception as exc:  # the network, or an answer PyGithub could not read
                 return self._after_lost_answer(exc, new, message=message, branch=branch)
             commit = answer["commit"]
             self._seen[key] = (new, answer["content"].sha)
