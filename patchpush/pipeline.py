@@ -184,10 +184,22 @@ def _describe(settings: Settings, stages: Stages, generated: _Generated) -> RunR
         changes = _collect_after(settings, stages, notes_file)
         generated.changes, generated.notes, generated.markdown = changes, None, ""
         warnings = _warnings(settings, changes)
-        behind = moved and settings.since.kind == "auto" and not (changes.base or "").startswith(start or "")
+        # Behind: the range does not reach the commit the file records, so the file describes a newer
+        # range (a run with an older `until`, or one that lost a race) or the history was rewritten.
+        # Either way these notes would move the marker backwards.
+        behind = (
+            settings.since.kind == "auto"
+            and start is not None
+            and not changes.truncated
+            and not (changes.base or "").startswith(start)
+        )
+        if behind and not moved and start:
+            warnings += (
+                f"{settings.file} records commit {start[:12]}, which is not in the history of "
+                f"{settings.until or settings.branch}: nothing was described. If the history was "
+                "rewritten, run once with `since` set to where the notes should start",
+            )
         if behind or not changes.changes:
-            # Behind: the file's new marker is not in our range's history, so another run described a
-            # newer range that holds ours (a run with an older `until`).
             return RunReport(
                 outcome="skipped",
                 file=settings.file,

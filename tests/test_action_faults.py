@@ -175,3 +175,18 @@ def test_concurrent_writers_over_differing_ranges_never_move_the_marker_back(rem
         assert found is not None
         markers.append(order[found.group(1)])
     assert markers == sorted(set(markers)) and markers[-1] == len(heads) - 1
+
+
+def test_a_run_whose_range_ends_before_the_files_marker_leaves_the_file_alone(remote: Remote) -> None:
+    older = remote.work.git("rev-parse", "HEAD~1")
+    with serve(remote) as emu:
+        first = remote.run(emu, {"mode": "prepend", "file": "CHANGELOG.md"})
+        assert first.outputs["outcome"] == "committed", first.stdout
+        text = remote.file_at_head("CHANGELOG.md")
+        late = remote.run(emu, {"mode": "prepend", "file": "CHANGELOG.md", "until": older})
+    assert late.code == 0 and late.outputs["outcome"] == "skipped", late.stdout
+    assert remote.file_at_head("CHANGELOG.md") == text
+    assert any(
+        line.startswith("::warning::") and "is not in the history of" in line
+        for line in late.stdout.splitlines()
+    )
