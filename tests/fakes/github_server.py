@@ -1757,6 +1757,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
         self.emulator = emulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up waiting (a read timeout): nothing to report
+        super().handle_error(request, client_address)
+
 
 # --- command line ----------------------------------------------------------------------------------
 
