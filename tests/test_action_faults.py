@@ -145,7 +145,7 @@ def test_a_notes_file_that_is_not_utf8_is_one_clear_error(remote: Remote) -> Non
 
 
 def test_concurrent_writers_over_differing_ranges_never_move_the_marker_back(remote: Remote) -> None:
-    subjects = [f"fix: change {n}" for n in range(6)]
+    subjects = [f"fix: change {n}" for n in range(5)]
     heads = [remote.work.commit(s) for s in subjects]
     with serve(remote) as emu:
         results: list[ActionRun] = []

@@ -130,11 +130,15 @@ class ContentsApiPublisher:
     def _after_lost_answer(self, exc: Exception, new: str, *, message: str, branch: str) -> PublishResult:
         """The PUT failed in transport, after the client's retries: the commit may exist all the same."""
         self._seen.pop((self._file, branch), None)
-        try:
-            now, _ = self._get(self._file, branch)
-            landed = self._landed(branch, message) if now == new else None
-        except PublishError:
-            landed = None  # GitHub is still unreachable: report the write's own failure
+        landed = None
+        # When the last attempt could not even connect, GitHub is down now: a re-read would only wait
+        # out the same retries. A commit an earlier attempt made is found by the next run's marker.
+        if not _could_not_connect(exc):
+            try:
+                now, _ = self._get(self._file, branch)
+                landed = self._landed(branch, message) if now == new else None
+            except PublishError:
+                landed = None  # GitHub is still unreachable: report the write's own failure
         if landed is None:
             raise self._error(exc, f"committing {self._file} to {self._where(branch)}") from exc
         return landed
@@ -322,3 +326,11 @@ def _proposes(update: Update, pending: str | None) -> bool:
         return update(pending) == pending
     except MarkerMoved:  # it proposes another range: it is started again from the base
         return False
+
+
+def _could_not_connect(exc: Exception) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    cause = exc.args[0] if isinstance(exc, requests.ConnectionError) and exc.args else None
+    reason = getattr(cause, "reason", None)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
