@@ -275,8 +275,15 @@ def hostile() -> tuple[int, int, int, int] | None:
     spec = importlib.util.spec_from_file_location("bench_hostile", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in it look their module up there
     spec.loader.exec_module(module)
-    result = module.main()
+    argv, sys.argv = sys.argv, [str(path)]  # its own defaults, not our flags
+    try:
+        result = module.main()
+    finally:
+        sys.argv = argv
+    if not isinstance(result, tuple) or len(result) not in (3, 4):
+        raise SystemExit(f"bench/hostile.py: main() gave {result!r}, not (survived/total, leaked, lost)")
     first, *rest = result
     if isinstance(first, str):
         survived, total = (int(x) for x in first.split("/"))
