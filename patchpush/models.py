@@ -45,6 +45,9 @@ class Change:
     pr_body: str | None = None
     pr_labels: tuple[str, ...] = ()
     pr_author: str | None = None
+    # The release or integration pull request this commit reached the branch through. Such a pull
+    # request is described commit by commit (or pull request by pull request), each item citing it.
+    via_pr: int | None = None
     # Paths the commit touches, where the collector knows them (empty means unknown, not "none").
     files: tuple[str, ...] = ()
 

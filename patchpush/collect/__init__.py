@@ -18,6 +18,10 @@ class RangeRequest:
     include_paths: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     exclude_authors: tuple[str, ...] = ()
+    # The notes file: a commit with our trailer counts as our own only when it changes nothing else.
+    notes_file: str = ""
+    # Noise rules that leave commits out (collect/selection.py NOISE_RULES); all on unless turned off.
+    noise: tuple[str, ...] = ("release", "fixup", "back-merge")
 
 
 class ChangeSource(Protocol):

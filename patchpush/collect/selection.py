@@ -1,84 +1,414 @@
-"""Which commits a run describes: the shared rules both collectors apply after reading the history."""
+"""Which commits a run describes, and as what: the rules both collectors apply after reading the history.
+
+Every commit of the range ends in exactly one place (DESIGN.md, "Every change exactly once"): in
+`changes`, alone or with its pull request, or in `left_out` with the rule that left it out. The rules
+work on the commits' messages, authors and parents only, so the git and GitHub collectors agree.
+"""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 
 from patchpush.collect import RangeRequest
-from patchpush.collect.conventional import is_excluded_author, is_own_commit, parse
-from patchpush.models import Change
+from patchpush.collect.conventional import (
+    fixup_target,
+    headline,
+    is_excluded_author,
+    is_own_commit,
+    is_release_commit,
+    parse,
+    paths_selected,
+    subject_pr,
+)
+from patchpush.collect.dag import decompose
+from patchpush.models import Change, LeftOut
+
+# The noise rules real changelogs apply, each on by default and named in the `noise` setting.
+NOISE_RULES = ("release", "fixup", "back-merge")
+# A pull request whose title names a release or an integration is described commit by commit.
+_INTEGRATION_TITLE = re.compile(
+    r"^\W*(?:release\b|prepare (?:for )?(?:the )?release\b|integrat\w*\b|sync\b.*\bwith\b|merge\b.+\binto\b)"
+    r"|\brelease[ /-]v?\d",
+    re.IGNORECASE,
+)
+_INTEGRATION_BRANCH = re.compile(
+    r"^(?:develop|development|dev|next|staging|main|master|trunk|releases?[/-].+|v\d+(?:\.\d+)*)$",
+    re.IGNORECASE,
+)
+_MERGE_FROM = re.compile(r"^Merge pull request #\d+ from [^/\s]+/(?P<branch>\S+)")
+# Section weight for choosing a pull request's section (Breaking > Features > Fixes > Performance).
+_WEIGHTS = {"feat": 3, "feature": 3, "fix": 2, "bugfix": 2, "hotfix": 2, "perf": 1}
+_BREAKING_WEIGHT = 4
+
+
+@dataclass(frozen=True)
+class Selection:
+    changes: tuple[Change, ...]
+    left_out: tuple[LeftOut, ...]
+    # The newest commit of the range that is not patch-push's own (see ChangeSet.newest).
+    newest: str | None
+
+
+def weight(change: Change) -> int:
+    """How a change ranks for its pull request's section: breaking, feature, fix, performance, the rest."""
+    return _BREAKING_WEIGHT if change.breaking else _WEIGHTS.get(change.type or "", 0)
 
 
 def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], int, str | None]:
-    """Drop our own commits, bots, plain merges and reverted pairs; fold PR branches into their PR.
+    """`choose`, as (changes, number left out, newest) for callers that predate `left_out`."""
+    chosen = choose(list(raw), request)
+    return list(chosen.changes), len(chosen.left_out), chosen.newest
 
-    Returns the kept changes (newest first), how many were left out, and the newest commit that is
-    not our own (see ChangeSet.newest).
+
+def choose(
+    raw: Sequence[Change], request: RangeRequest, *, touching: Collection[str] | None = None
+) -> Selection:
+    """The range's commits (newest first) split into what the notes describe and what rules left out.
+
+    `touching` holds the commits that touch the wanted paths when path filters are set; without it,
+    `Change.files` decides.
     """
-    changes = list(raw)
-    total = len(changes)
-    newest = next((c.sha for c in changes if not is_own_commit(c.body)), None)
-    excluded = {a.lower() for a in request.exclude_authors}
-    changes = [
-        c
-        for c in changes
-        if not is_own_commit(c.body)
-        and not (excluded and is_excluded_author(excluded, c.author_login, c.author_name, c.author_email))
-    ]
-    changes = _fold_pull_request_branches(changes)
-    changes = _cancel_reverts(changes)
-    return changes, total - len(changes), newest
+    return _Chooser(raw, request, touching).run()
 
 
-def _fold_pull_request_branches(changes: list[Change]) -> list[Change]:
-    """A PR merge commit stands for the branch it brought in; other merges add nothing of their own.
+class _Chooser:
+    def __init__(
+        self, raw: Sequence[Change], request: RangeRequest, touching: Collection[str] | None
+    ) -> None:
+        self.raw = raw
+        self.request = request
+        self.touching = touching
+        self.by_sha = {c.sha: c for c in raw}
+        self.excluded = {a.lower() for a in request.exclude_authors}
+        self.noise = set(request.noise)
+        self.filtered = bool(request.include_paths or request.exclude_paths)
+        # sha -> rule, for every commit left out
+        self.rule: dict[str, str] = {}
+        # sha -> replacement Change, for commits attributed to a pull request or rewritten as a lead
+        self.replaced: dict[str, Change] = {}
+        # pr number -> the commit that heads its item (its merge commit, or the newest of its commits)
+        self.lead: dict[int, str] = {}
 
-    Commits reached through a PR merge's second parent (and not through the first-parent line) are
-    the PR's own commits: they are folded into the merge so the PR is described once.
-    """
-    if not any(len(c.parents) >= 2 for c in changes):
-        return changes
-    by_sha = {c.sha: c for c in changes}
-    mainline: set[str] = set()
-    if changes:
-        sha: str | None = changes[0].sha
-        while sha is not None and sha in by_sha:
-            mainline.add(sha)
-            parents = by_sha[sha].parents
-            sha = parents[0] if parents else None
-    claimed: dict[str, int] = {}
-    # Oldest merge first, so a later merge does not claim what an earlier one brought in.
-    for merge in reversed(changes):
-        if len(merge.parents) < 2 or merge.pr_number is None:
-            continue
-        stack = list(merge.parents[1:])
-        while stack:
-            sha = stack.pop()
-            if sha in mainline or sha in claimed or sha not in by_sha:
+    def run(self) -> Selection:
+        newest = None
+        for change in self.raw:
+            own = self._is_own(change)
+            if newest is None and not own:
+                newest = change.sha
+            if own:
+                self.rule[change.sha] = "own-notes"
+            elif len(change.parents) < 2:
+                self._commit_rules(change)
+        if any(len(c.parents) >= 2 for c in self.raw):
+            self._fold_merges()
+        self._shared_pull_requests()
+        self._cancel_reverts()
+        if "fixup" in self.noise:
+            self._fold_fixups()
+        self._leads()
+        return Selection(changes=self._ordered(), left_out=self._left_out(), newest=newest)
+
+    # --- rules on one commit ---------------------------------------------------------------------
+
+    def _is_own(self, change: Change) -> bool:
+        """Our trailer, on a commit that changes nothing but the notes file (see issue 9)."""
+        if not is_own_commit(change.body):
+            return False
+        notes_file = self.request.notes_file
+        return not notes_file or all(path == notes_file for path in change.files)
+
+    def _commit_rules(self, change: Change) -> None:
+        if self.excluded and is_excluded_author(
+            self.excluded, change.author_login, change.author_name, change.author_email
+        ):
+            self.rule[change.sha] = "bot"
+        elif self.filtered and not self._touches(change):
+            self.rule[change.sha] = "path-filter"
+        elif "release" in self.noise and is_release_commit(change.subject):
+            self.rule[change.sha] = "release"
+
+    def _touches(self, change: Change) -> bool:
+        if self.touching is not None:
+            return change.sha in self.touching
+        return paths_selected(change.files, self.request.include_paths, self.request.exclude_paths)
+
+    # --- pull requests brought in by merge commits -------------------------------------------------
+
+    def _fold_merges(self) -> None:
+        """Give every commit a merge brought in to that merge's pull request (see dag.decompose)."""
+        head = self.raw[0].sha
+        owner, brought = decompose(head, self.by_sha)
+        pr_of: dict[str, int | None] = {}
+        for change in self.raw:
+            if len(change.parents) >= 2:
+                number = subject_pr(change.subject)
+                if number is None and owner.get(change.sha) is None:
+                    number = change.pr_number
+                pr_of[change.sha] = number
+        integration = self._integration_merges(owner, pr_of)
+        for change in self.raw:
+            sha = change.sha
+            is_merge = len(change.parents) >= 2
+            chain = _chain(sha, owner)
+            heads_pr = False
+            if is_merge:
+                empty = not brought.get(sha)
+                if chain and empty:
+                    if "back-merge" in self.noise:
+                        self.rule.setdefault(sha, "back-merge")
+                        continue
+                    # described as a plain commit of the branch that merged it
+                elif pr_of[sha] is None or sha in integration:
+                    self.rule.setdefault(sha, "merge")
+                    continue
+                else:
+                    heads_pr = True
+            elif not chain:
+                continue  # a commit of the first-parent line keeps its own pull request, if any
+            prs = [m for m in chain if pr_of.get(m) is not None]
+            if heads_pr:
+                prs.append(sha)  # a pull request's merge heads that pull request's item
+            via: int | None = None
+            group: str | None = None
+            if prs and prs[0] in integration:
+                via = pr_of[prs[0]]
+                group = next((m for m in prs[1:] if m not in integration), None)
+            elif prs:
+                group = prs[0]
+            number = pr_of[group] if group is not None else subject_pr(change.subject)
+            lead = self.by_sha[group] if group is not None else None
+            self.replaced[sha] = _attributed(change, number=number, via=via, lead=lead, own=not is_merge)
+            if group is not None and number is not None:
+                self.lead.setdefault(number, group)
+
+    def _shared_pull_requests(self) -> None:
+        """Commits of the first-parent line that share a pull request (a rebase merge, as the API
+        tells it) form one item headed by the newest."""
+        counts: dict[int, int] = {}
+        for change in self.raw:
+            number = self._current(change.sha).pr_number
+            if number is not None and number not in self.lead:
+                counts[number] = counts.get(number, 0) + 1
+        for change in self.raw:
+            number = self._current(change.sha).pr_number
+            if number is not None and counts.get(number, 0) > 1:
+                self.lead.setdefault(number, change.sha)
+
+    def _integration_merges(self, owner: dict[str, str | None], pr_of: dict[str, int | None]) -> set[str]:
+        """PR merges that carry other pull requests, or whose title or branch names a release."""
+        found = set()
+        for change in self.raw:
+            number = subject_pr(change.subject)
+            if number is not None and owner.get(change.sha) is not None:
+                for merge in _chain(change.sha, owner):
+                    if pr_of.get(merge) not in (None, number):
+                        found.add(merge)
+        for sha, number in pr_of.items():
+            if number is None:
                 continue
-            claimed[sha] = merge.pr_number
-            stack.extend(by_sha[sha].parents)
-    kept = []
-    for change in changes:
-        if change.sha in claimed:
-            continue
-        if len(change.parents) >= 2 and change.pr_number is None:
-            continue
-        kept.append(change)
-    return kept
+            change = self.by_sha[sha]
+            title = change.pr_title or change.description
+            branch = _MERGE_FROM.match(change.subject)
+            if _INTEGRATION_TITLE.search(title) or (branch and _INTEGRATION_BRANCH.match(branch["branch"])):
+                found.add(sha)
+        return found
+
+    # --- reverts and fixups ------------------------------------------------------------------------
+
+    def _cancel_reverts(self) -> None:
+        """A revert and what it reverts, both in range, cancel out: neither reached users.
+
+        Newest revert first, so that reverting a revert brings the original back.
+        """
+        reverts = [c for c in self.raw if c.reverts and c.sha not in self.rule]
+        if not reverts:
+            return
+        by_prefix: dict[str, list[str]] = {}
+        for change in self.raw:
+            by_prefix.setdefault(change.sha[:7], []).append(change.sha)
+        for revert in reverts:
+            if revert.sha in self.rule or not revert.reverts:
+                continue
+            target = next(
+                (s for s in by_prefix.get(revert.reverts[:7], ()) if s.startswith(revert.reverts)), None
+            )
+            if target is None or target == revert.sha:
+                continue
+            self.rule[revert.sha] = "revert-pair"
+            number = self._current(target).pr_number
+            if number is not None and self.lead.get(number) == target:
+                # Reverting a pull request's merge reverts the whole pull request.
+                for change in self.raw:
+                    if change.sha not in self.rule and self._current(change.sha).pr_number == number:
+                        self.rule[change.sha] = "revert-pair"
+            self.rule.setdefault(target, "revert-pair")
+
+    def _fold_fixups(self) -> None:
+        """`fixup!` commits join their target's pull request when it is in range; else they are noise."""
+        targets: dict[str, list[int]] | None = None
+        for index, change in enumerate(self.raw):
+            if change.sha in self.rule or len(change.parents) >= 2:
+                continue
+            subject = fixup_target(change.subject)
+            if subject is None:
+                continue
+            if targets is None:
+                targets = {}
+                for position, other in enumerate(self.raw):
+                    targets.setdefault(other.subject, []).append(position)
+                    if headline(other.subject) != other.subject:
+                        targets.setdefault(headline(other.subject), []).append(position)
+            # The target is the newest older commit with that subject.
+            found = targets.get(subject, [])
+            after = bisect.bisect_right(found, index)
+            target = self._current(self.raw[found[after]].sha) if after < len(found) else None
+            if target is None or target.sha in self.rule or target.pr_number is None:
+                self.rule[change.sha] = "fixup"
+            else:
+                current = self._current(change.sha)
+                self.replaced[change.sha] = dataclasses.replace(
+                    current,
+                    pr_number=target.pr_number,
+                    pr_title=target.pr_title,
+                    pr_body=target.pr_body,
+                    pr_labels=target.pr_labels,
+                    pr_author=target.pr_author,
+                    via_pr=target.via_pr,
+                )
+
+    # --- each pull request's item ------------------------------------------------------------------
+
+    def _leads(self) -> None:
+        """Decide each pull request's lead: its section, text, and whether it is left out as a whole."""
+        members: dict[int, list[Change]] = {}
+        for change in self.raw:
+            current = self._current(change.sha)
+            if current.pr_number is not None and self.lead.get(current.pr_number) != change.sha:
+                members.setdefault(current.pr_number, []).append(current)
+        for number, sha in self.lead.items():
+            if sha in self.rule:
+                continue
+            lead = self._current(sha)
+            group = members.get(number, [])
+            kept = [c for c in group if c.sha not in self.rule]
+            if lead.pr_author and self.excluded and lead.pr_author.lower() in self.excluded:
+                for change in (lead, *kept):
+                    self.rule[change.sha] = "bot"
+                continue
+            if group and not kept:
+                # A pull request whose every commit a rule left out goes with them.
+                rules = [self.rule[c.sha] for c in group]
+                self.rule[sha] = max(set(rules), key=rules.count)
+                continue
+            if not group and self.filtered and len(lead.parents) >= 2:
+                self.rule[sha] = "path-filter"
+                continue
+            self.replaced[sha] = _as_lead(lead, kept)
+
+    def _current(self, sha: str) -> Change:
+        return self.replaced.get(sha) or self.by_sha[sha]
+
+    def _ordered(self) -> tuple[Change, ...]:
+        """Newest first, each pull request's commits right after its lead, so the lead heads its item."""
+        kept = [self._current(c.sha) for c in self.raw if c.sha not in self.rule]
+        if not self.lead:
+            return tuple(kept)
+        followers: dict[int, list[Change]] = {}
+        for change in kept:
+            lead = self.lead.get(change.pr_number) if change.pr_number is not None else None
+            if change.pr_number is not None and lead not in (None, change.sha) and lead not in self.rule:
+                followers.setdefault(change.pr_number, []).append(change)
+        placed = {c.sha for group in followers.values() for c in group}
+        ordered: list[Change] = []
+        for change in kept:
+            if change.sha in placed:
+                continue
+            ordered.append(change)
+            if change.pr_number is not None and self.lead.get(change.pr_number) == change.sha:
+                ordered.extend(followers.get(change.pr_number, ()))
+        return tuple(ordered)
+
+    def _left_out(self) -> tuple[LeftOut, ...]:
+        return tuple(LeftOut(c.sha, self.rule[c.sha], c.subject) for c in self.raw if c.sha in self.rule)
 
 
-def _cancel_reverts(changes: list[Change]) -> list[Change]:
-    """A revert and the commit it reverts, both in range, cancel out: neither reached users."""
-    shas = {c.sha for c in changes}
-    gone: set[str] = set()
-    for change in changes:
-        if change.reverts:
-            target = next((s for s in shas if s.startswith(change.reverts)), None)
-            if target is not None:
-                gone.update((change.sha, target))
-    return [c for c in changes if c.sha not in gone]
+def _chain(sha: str, owner: dict[str, str | None]) -> list[str]:
+    """The merges that brought `sha` in, outermost (the one on the first-parent line) first."""
+    chain = []
+    merge = owner.get(sha)
+    while merge is not None:
+        chain.append(merge)
+        merge = owner.get(merge)
+    chain.reverse()
+    return chain
+
+
+def _attributed(
+    change: Change, *, number: int | None, via: int | None, lead: Change | None, own: bool
+) -> Change:
+    """A commit a merge brought in, read as itself (not as its PR) and attached to its pull request."""
+    if own:
+        # The GitHub collector reads every commit of a PR through the PR's title; a branch commit
+        # is its own message here, so both collectors give the same fields.
+        reread = parse(sha=change.sha, message=change.subject + "\n\n" + change.body)
+        change = dataclasses.replace(
+            change,
+            type=reread.type,
+            scope=reread.scope,
+            breaking=reread.breaking,
+            description=reread.description,
+        )
+    same = lead is not None and change.sha == lead.sha
+    if same:
+        return dataclasses.replace(change, pr_number=number, via_pr=via)
+    if lead is not None:
+        return dataclasses.replace(
+            change,
+            pr_number=number,
+            via_pr=via,
+            pr_title=lead.pr_title,
+            pr_body=lead.pr_body,
+            pr_labels=lead.pr_labels,
+            pr_author=lead.pr_author,
+        )
+    keep = number is not None and number == change.pr_number
+    return dataclasses.replace(
+        change,
+        pr_number=number,
+        via_pr=via,
+        pr_title=change.pr_title if keep else None,
+        pr_body=change.pr_body if keep else None,
+        pr_labels=change.pr_labels if keep else (),
+        pr_author=change.pr_author if keep else None,
+    )
+
+
+def _as_lead(lead: Change, members: list[Change]) -> Change:
+    """The lead as its pull request's item: the weightiest section of all its commits, breaking if any
+    is, and the single branch commit's text when the merge message is GitHub's default without a title."""
+    if not members:
+        return lead
+    heaviest: Change | None = max((lead, *members), key=weight)
+    if heaviest is not None and weight(heaviest) == 0 and lead.type is None:
+        heaviest = next((c for c in members if c.type), None)
+    changed = lead
+    if len(lead.parents) >= 2 and not lead.pr_title and lead.description == lead.subject:
+        singles = [c for c in members if len(c.parents) < 2]
+        if len(singles) == 1:
+            changed = dataclasses.replace(
+                changed, description=singles[0].description, scope=singles[0].scope, type=singles[0].type
+            )
+    if heaviest is not None and (
+        weight(heaviest) > weight(changed) or (changed.type is None and heaviest.type)
+    ):
+        changed = dataclasses.replace(changed, type=heaviest.type)
+    if any(c.breaking for c in members) and not changed.breaking:
+        changed = dataclasses.replace(changed, breaking=True)
+    return changed
 
 
 def with_pull_request(
@@ -91,8 +421,8 @@ def with_pull_request(
     author: str | None,
 ) -> Change:
     """The change re-read through its pull request: the PR title is the better headline."""
-    headline = title or change.description
-    reparsed = parse(sha=change.sha, message=headline + "\n\n" + change.body)
+    headline_text = title or change.description
+    reparsed = parse(sha=change.sha, message=headline_text + "\n\n" + change.body)
     return dataclasses.replace(
         change,
         pr_number=number,
