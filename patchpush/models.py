@@ -56,6 +56,10 @@ class Change:
         return self.sha[:7]
 
 
+# The rules that leave out what real changelogs leave out; each can be turned off (the `noise` input).
+NOISE_RULES = ("release", "fixup", "back-merge")
+
+
 @dataclass(frozen=True)
 class LeftOut:
     """A commit of the range that a named rule kept out of the notes on purpose."""

@@ -10,7 +10,7 @@ from patchpush.collect import ChangeSource, RangeRequest
 from patchpush.collect.conventional import OWN_TRAILER
 from patchpush.errors import NotesError, PatchPushError
 from patchpush.models import ChangeSet, ReleaseNotes, RunReport
-from patchpush.notes import NotesWriter
+from patchpush.notes import NotesWriter, coverage
 from patchpush.publish import Publisher
 from patchpush.publish.document import last_described, merge, wrap
 from patchpush.settings import Settings
@@ -55,10 +55,15 @@ def build(settings: Settings) -> Stages:
         source, publisher = _github_stages(settings)
     else:
         from patchpush.collect.git import GitSource
+        from patchpush.collect.origin import github_origin
         from patchpush.publish.local_file import LocalFilePublisher
 
-        web_url = f"{settings.server_url}/{settings.repository}" if settings.repository else None
-        source = GitSource(repo=settings.workspace, repository=settings.repository, web_url=web_url)
+        repository = settings.repository
+        web_url = f"{settings.server_url}/{repository}" if repository else None
+        if not repository and (found := github_origin(settings.workspace, server_url=settings.server_url)):
+            # A clone of a GitHub repository links like the action does (issue 8).
+            repository, web_url = found
+        source = GitSource(repo=settings.workspace, repository=repository, web_url=web_url)
         if settings.from_context is not None:
             from patchpush.collect.saved import SavedChangeSource
 
@@ -122,6 +127,8 @@ def collect(settings: Settings, stages: Stages) -> ChangeSet:
             include_paths=settings.include_paths,
             exclude_paths=settings.exclude_paths,
             exclude_authors=settings.exclude_authors,
+            notes_file=settings.file,
+            noise=settings.noise,
         )
     )
 
@@ -148,7 +155,7 @@ def _run(settings: Settings, stages: Stages) -> RunReport:
                 f"template '{settings.template}' does not exist in the repository",
                 "check the `template` input, a path relative to the repository root",
             )
-        notes = stages.writer.write(changes)
+        notes, repaired = coverage.ensure(changes, stages.writer.write(changes))
         from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
 
         markdown = render_text(
@@ -163,7 +170,7 @@ def _run(settings: Settings, stages: Stages) -> RunReport:
             range_from=changes.base,
             range_to=changes.head,
             changes=len(changes.changes),
-            warnings=warnings + _writer_warnings(notes),
+            warnings=warnings + _writer_warnings(notes) + repaired,
         )
         if settings.dry_run:
             return written

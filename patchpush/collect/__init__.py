@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from patchpush.models import ChangeSet, Since
+from patchpush.models import NOISE_RULES, ChangeSet, Since
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,8 @@ class RangeRequest:
     exclude_authors: tuple[str, ...] = ()
     # The notes file: a commit with our trailer counts as our own only when it changes nothing else.
     notes_file: str = ""
-    # Noise rules that leave commits out (collect/selection.py NOISE_RULES); all on unless turned off.
-    noise: tuple[str, ...] = ("release", "fixup", "back-merge")
+    # The noise rules that apply (models.NOISE_RULES); all of them unless turned off.
+    noise: tuple[str, ...] = NOISE_RULES
 
 
 class ChangeSource(Protocol):

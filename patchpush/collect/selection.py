@@ -27,8 +27,6 @@ from patchpush.collect.conventional import (
 from patchpush.collect.dag import decompose
 from patchpush.models import Change, LeftOut
 
-# The noise rules real changelogs apply, each on by default and named in the `noise` setting.
-NOISE_RULES = ("release", "fixup", "back-merge")
 # A pull request whose title names a release or an integration is described commit by commit.
 _INTEGRATION_TITLE = re.compile(
     r"^\W*(?:release\b|prepare (?:for )?(?:the )?release\b|integrat\w*\b|sync\b.*\bwith\b|merge\b.+\binto\b)"
