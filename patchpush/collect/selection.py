@@ -90,6 +90,9 @@ class _Chooser:
         self.replaced: dict[str, Change] = {}
         # pr number -> the commit that heads its item (its merge commit, or the newest of its commits)
         self.lead: dict[int, str] = {}
+        # merges of release or integration pull requests, described commit by commit; and who owns whom
+        self.integration: set[str] = set()
+        self.owner: dict[str, str | None] = {}
 
     def run(self) -> Selection:
         newest = None
@@ -108,6 +111,8 @@ class _Chooser:
         if "fixup" in self.noise:
             self._fold_fixups()
         self._leads()
+        if self.integration:
+            self._integration_left_out()
         return Selection(changes=self._ordered(), left_out=self._left_out(), newest=newest)
 
     # --- rules on one commit ---------------------------------------------------------------------
@@ -147,7 +152,8 @@ class _Chooser:
                 if number is None and owner.get(change.sha) is None:
                     number = change.pr_number
                 pr_of[change.sha] = number
-        integration = self._integration_merges(owner, pr_of)
+        integration = self.integration = self._integration_merges(owner, pr_of)
+        self.owner = owner
         for change in self.raw:
             sha = change.sha
             is_merge = len(change.parents) >= 2
@@ -299,13 +305,31 @@ class _Chooser:
                 continue
             if group and not kept:
                 # A pull request whose every commit a rule left out goes with them.
-                rules = [self.rule[c.sha] for c in group]
-                self.rule[sha] = max(set(rules), key=rules.count)
+                self.rule[sha] = self._group_rule([c.sha for c in group])
                 continue
             if not group and self.filtered and len(lead.parents) >= 2:
                 self.rule[sha] = "path-filter"
                 continue
             self.replaced[sha] = _as_lead(lead, kept)
+
+    def _integration_left_out(self) -> None:
+        """A release or integration pull request whose every commit a rule left out (a bot's) goes with
+        them, as any pull request does."""
+        brought: dict[str, list[str]] = {}
+        for change in self.raw:
+            chain = _chain(change.sha, self.owner)
+            if chain and chain[0] in self.integration:
+                brought.setdefault(chain[0], []).append(change.sha)
+        for merge, shas in brought.items():
+            if self.rule.get(merge) == "merge" and all(s in self.rule for s in shas):
+                self.rule[merge] = self._group_rule(shas)
+
+    def _group_rule(self, shas: list[str]) -> str:
+        """The rule that left out a pull request's commits: the one most of its own commits (not its
+        merges) fell to."""
+        commits = [s for s in shas if len(self.by_sha[s].parents) < 2] or shas
+        rules = [self.rule[s] for s in commits]
+        return max(sorted(set(rules)), key=rules.count)
 
     def _current(self, sha: str) -> Change:
         return self.replaced.get(sha) or self.by_sha[sha]
