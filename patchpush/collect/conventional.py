@@ -124,7 +124,8 @@ def parse(
             headline = pr_title = first_body_line
     elif "(#" in subject and (match := _SQUASH_PR.search(subject)):
         pr_number = int(match.group("n"))
-        headline = subject[: match.start()].rstrip()
+        # GitHub's squash subject is the pull request's title and number.
+        headline = pr_title = subject[: match.start()].rstrip()
     reverts = None
     if headline[:6].lower() == "revert" and (
         _REVERT_SUBJECT.match(headline) or headline.lower().startswith("revert:")

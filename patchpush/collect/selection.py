@@ -249,6 +249,12 @@ class _Chooser:
                 for change in self.raw:
                     if change.sha not in self.rule and self._current(change.sha).pr_number == number:
                         self.rule[change.sha] = "revert-pair"
+            elif self.rule.get(target) == "merge":
+                # Reverting a merge described commit by commit reverts everything it brought in.
+                for change in self.raw:
+                    if change.sha not in self.rule and target in _chain(change.sha, self.owner):
+                        self.rule[change.sha] = "revert-pair"
+                self.rule[target] = "revert-pair"
             self.rule.setdefault(target, "revert-pair")
 
     def _fold_fixups(self) -> None:

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 
 from patchpush.collect import RangeRequest
 from patchpush.collect.conventional import parse
@@ -112,3 +113,57 @@ def test_every_change_exactly_once_on_any_history(plan: list[tuple[Any, ...]]) -
         # Without the bot filter and the noise rules, nothing is lost either.
         everyone = collect(history, exclude_authors=(), noise=())
         assert_invariant(history, everyone, coverage.ensure(everyone, write_offline(everyone))[0])
+
+
+def _projection(changes: ChangeSet) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
+    """What both collectors can know about a history: PR bodies, labels and logins only the API knows."""
+    described = [
+        (c.sha, c.pr_number, c.via_pr, c.type, c.scope, c.breaking, c.description, c.pr_title)
+        for c in changes.changes
+    ]
+    return sorted(described), sorted((x.sha, x.rule) for x in changes.left_out)
+
+
+# Parity needs the GitHub collector to hand `choose` every range commit (path filters as `touching`),
+# the PR whose base is the branch, and `Change.files` of trailer commits: the `api` helper's branch.
+@pytest.mark.xfail(reason="GitHub collector parity lands with the api branch (issue 8 item 2)", strict=False)
+@settings(max_examples=10)
+@given(plan=steps())
+def test_both_collectors_give_the_same_changeset(plan: list[tuple[Any, ...]]) -> None:
+    from patchpush.collect.github_api import GitHubApiSource
+    from patchpush.github_client import connect
+    from tests.fakes.github_server import GitHubEmulator
+
+    with tempfile.TemporaryDirectory() as folder:
+        history = build(Path(folder) / "work", plan)
+        bare = Path(folder) / "remote.git"
+        subprocess.run(["git", "clone", "-q", "--bare", str(history.path), str(bare)], check=True)
+        with GitHubEmulator(bare, owner="o", name="r") as emu:
+            for pull in history.pulls:
+                emu.add_pull_request(
+                    number=pull.number,
+                    title=pull.title or "",
+                    body="",
+                    author=pull.author,
+                    merge_commit_sha=history.shas[pull.merge],
+                    commits=[history.shas[m] for m in pull.commits],
+                    head_ref=pull.head_ref,
+                )
+            client = connect(
+                token="test-token",
+                api_url=emu.base_url,
+                repository="o/r",
+                branch="main",
+                server_url=emu.base_url,
+            )
+            request = RangeRequest(
+                since=Since("auto"),
+                until="",
+                branch="main",
+                last_described=None,
+                max_commits=10_000,
+                exclude_authors=DEFAULT_BOTS,
+                notes_file=NOTES_FILE,
+            )
+            through_api = GitHubApiSource(client=client).changes(request)
+        assert _projection(through_api) == _projection(collect(history))
