@@ -22,7 +22,7 @@ _NO_PULLS = (
 _COMMIT = """
   oid message committedDate
   author { name email user { login } }
-  parents(first: 100) { nodes { oid } }
+  parents(first: 2) { nodes { oid } }
   associatedPullRequests(first: 1) @include(if: $withPulls) {
     nodes { number title body author { login } labels(first: 20) { nodes { name } } }
   }
@@ -138,9 +138,7 @@ class GitHubApiSource:
                 for c in changes
                 if paths_selected(self._files(c.sha), request.include_paths, request.exclude_paths)
             ]
-        from patchpush.collect.selection import choose
-        chosen = choose(changes, request)
-        kept, excluded, newest = list(chosen.changes), len(chosen.left_out), chosen.newest
+        kept, excluded, newest = select(changes, request)
         return ChangeSet(
             repository=self._client.repository,
             head=head,
@@ -152,7 +150,6 @@ class GitHubApiSource:
             excluded=excluded,
             newest=newest,
             warnings=tuple(warnings),
-            left_out=chosen.left_out,
         )
 
     def _query(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
