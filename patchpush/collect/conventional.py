@@ -64,7 +64,7 @@ _RELEASE = re.compile(
     r"|bump to (?:dev|next) version"
     r"|(?:release: )?version bump"
     r"|v?\d+(?:\.\d+)+(?:[-+][\w.+-]+)?"
-    r")\s*$",
+    r")(?:\s\(#\d+\))?\s*$",
     re.IGNORECASE,
 )
 # `git commit --fixup` and friends: `fixup! <subject of the target>`.
@@ -88,7 +88,7 @@ def headline(subject: str) -> str:
 
 
 def is_release_commit(subject: str) -> bool:
-    return bool(_RELEASE.match(headline(subject)))
+    return _RELEASE.match(subject) is not None
 
 
 def fixup_target(subject: str) -> str | None:
