@@ -36,7 +36,8 @@ _INTEGRATION_TITLE = re.compile(
     re.IGNORECASE,
 )
 _INTEGRATION_BRANCH = re.compile(
-    r"^(?:develop|development|dev|next|staging|main|master|trunk|releases?[/-].+|v\d+(?:\.\d+)*)$",
+    # Not main or master: a contributor's pull request often comes from their fork's main branch.
+    r"^(?:develop|development|dev|next|staging|releases?[/-].+|v\d+(?:\.\d+)*(?:\.x)?)$",
     re.IGNORECASE,
 )
 _MERGE_FROM = re.compile(r"^Merge pull request #\d+ from [^/\s]+/(?P<branch>\S+)")
