@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,31 +21,26 @@ from patchpush.collect.conventional import (
     is_excluded_author,
     is_own_commit,
     is_release_commit,
-    parse,
     paths_selected,
     subject_pr,
 )
 from patchpush.collect.dag import decompose
+from patchpush.collect.pull_requests import (
+    as_lead,
+    attributed,
+    integration_merges,
+    merges_of,
+    weight,
+    with_pull_request,
+)
 from patchpush.models import Change, LeftOut
 
-# A pull request whose title names a release or an integration is described commit by commit.
-_INTEGRATION_TITLE = re.compile(
-    r"^\W*(?:release\b|prepare (?:for )?(?:the )?release\b|integrat\w*\b|sync\b.*\bwith\b|merge\b.+\binto\b)"
-    r"|\brelease[ /-]v?\d",
-    re.IGNORECASE,
-)
-_INTEGRATION_BRANCH = re.compile(
-    # Not main or master: a contributor's pull request often comes from their fork's main branch.
-    r"^(?:develop|development|dev|next|staging|releases?[/-].+|v\d+(?:\.\d+)*(?:\.x)?)$",
-    re.IGNORECASE,
-)
-_MERGE_FROM = re.compile(r"^Merge pull request #\d+ from [^/\s]+/(?P<branch>\S+)")
-# Section weight for choosing a pull request's section (Breaking > Features > Fixes > Performance).
 _FIXUP_PREFIXES = ("fixup! ", "squash! ", "amend! ")
 # First letters of release subjects (conventional.is_release_commit), so most commits skip the regex.
 _RELEASE_STARTS = frozenset("cCbBrRvVuUsS0123456789")
-_WEIGHTS = {"feat": 3, "feature": 3, "fix": 2, "bugfix": 2, "hotfix": 2, "perf": 1}
-_BREAKING_WEIGHT = 4
+
+
+__all__ = ["Selection", "choose", "select", "weight", "with_pull_request"]
 
 
 @dataclass(frozen=True)
@@ -55,11 +49,6 @@ class Selection:
     left_out: tuple[LeftOut, ...]
     # The newest commit of the range that is not patch-push's own (see ChangeSet.newest).
     newest: str | None
-
-
-def weight(change: Change) -> int:
-    """How a change ranks for its pull request's section: breaking, feature, fix, performance, the rest."""
-    return _BREAKING_WEIGHT if change.breaking else _WEIGHTS.get(change.type or "", 0)
 
 
 def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], int, str | None]:
@@ -176,12 +165,12 @@ class _Chooser:
                 if number is None and owner.get(change.sha) is None:
                     number = change.pr_number
                 pr_of[change.sha] = number
-        integration = self.integration = self._integration_merges(owner, pr_of)
+        integration = self.integration = integration_merges(self.raw, owner, pr_of)
         self.owner = owner
         for change in self.raw:
             sha = change.sha
             is_merge = len(change.parents) >= 2
-            chain = _chain(sha, owner)
+            chain = merges_of(sha, owner)
             heads_pr = False
             if is_merge:
                 empty = not brought.get(sha)
@@ -209,7 +198,7 @@ class _Chooser:
                 group = prs[0]
             number = pr_of[group] if group is not None else subject_pr(change.subject)
             lead = self.by_sha[group] if group is not None else None
-            self.replaced[sha] = _attributed(change, number=number, via=via, lead=lead, own=not is_merge)
+            self.replaced[sha] = attributed(change, number=number, via=via, lead=lead, own=not is_merge)
             if group is not None and number is not None:
                 self.lead.setdefault(number, group)
 
@@ -229,25 +218,6 @@ class _Chooser:
                 number = (replaced.get(change.sha) or change).pr_number
                 if number in shared:
                     lead.setdefault(number, change.sha)
-
-    def _integration_merges(self, owner: dict[str, str | None], pr_of: dict[str, int | None]) -> set[str]:
-        """PR merges that carry other pull requests, or whose title or branch names a release."""
-        found = set()
-        for change in self.raw:
-            number = subject_pr(change.subject)
-            if number is not None and owner.get(change.sha) is not None:
-                for merge in _chain(change.sha, owner):
-                    if pr_of.get(merge) not in (None, number):
-                        found.add(merge)
-        for sha, number in pr_of.items():
-            if number is None:
-                continue
-            change = self.by_sha[sha]
-            title = change.pr_title or change.description
-            branch = _MERGE_FROM.match(change.subject)
-            if _INTEGRATION_TITLE.search(title) or (branch and _INTEGRATION_BRANCH.match(branch["branch"])):
-                found.add(sha)
-        return found
 
     # --- reverts and fixups ------------------------------------------------------------------------
 
@@ -280,7 +250,7 @@ class _Chooser:
             elif self.rule.get(target) == "merge":
                 # Reverting a merge described commit by commit reverts everything it brought in.
                 for change in self.raw:
-                    if change.sha not in self.rule and target in _chain(change.sha, self.owner):
+                    if change.sha not in self.rule and target in merges_of(change.sha, self.owner):
                         self.rule[change.sha] = "revert-pair"
                 self.rule[target] = "revert-pair"
             self.rule.setdefault(target, "revert-pair")
@@ -348,14 +318,14 @@ class _Chooser:
             if not group and self.filtered and len(lead.parents) >= 2:
                 self.rule[sha] = "path-filter"
                 continue
-            self.replaced[sha] = _as_lead(lead, kept)
+            self.replaced[sha] = as_lead(lead, kept)
 
     def _integration_left_out(self) -> None:
         """A release or integration pull request whose every commit a rule left out (a bot's) goes with
         them, as any pull request does."""
         brought: dict[str, list[str]] = {}
         for change in self.raw:
-            chain = _chain(change.sha, self.owner)
+            chain = merges_of(change.sha, self.owner)
             if chain and chain[0] in self.integration:
                 brought.setdefault(chain[0], []).append(change.sha)
         for merge, shas in brought.items():
@@ -398,104 +368,3 @@ class _Chooser:
 
     def _left_out(self) -> tuple[LeftOut, ...]:
         return tuple(LeftOut(c.sha, self.rule[c.sha], c.subject) for c in self.raw if c.sha in self.rule)
-
-
-def _chain(sha: str, owner: dict[str, str | None]) -> list[str]:
-    """The merges that brought `sha` in, outermost (the one on the first-parent line) first."""
-    chain = []
-    merge = owner.get(sha)
-    while merge is not None:
-        chain.append(merge)
-        merge = owner.get(merge)
-    chain.reverse()
-    return chain
-
-
-def _attributed(
-    change: Change, *, number: int | None, via: int | None, lead: Change | None, own: bool
-) -> Change:
-    """A commit a merge brought in, read as itself (not as its PR) and attached to its pull request."""
-    if own:
-        # The GitHub collector reads every commit of a PR through the PR's title; a branch commit
-        # is its own message here, so both collectors give the same fields.
-        reread = parse(sha=change.sha, message=change.subject + "\n\n" + change.body)
-        change = dataclasses.replace(
-            change,
-            type=reread.type,
-            scope=reread.scope,
-            breaking=reread.breaking,
-            description=reread.description,
-        )
-    same = lead is not None and change.sha == lead.sha
-    if same:
-        return dataclasses.replace(change, pr_number=number, via_pr=via)
-    if lead is not None:
-        return dataclasses.replace(
-            change,
-            pr_number=number,
-            via_pr=via,
-            pr_title=lead.pr_title,
-            pr_body=lead.pr_body,
-            pr_labels=lead.pr_labels,
-            pr_author=lead.pr_author,
-        )
-    keep = number is not None and number == change.pr_number
-    return dataclasses.replace(
-        change,
-        pr_number=number,
-        via_pr=via,
-        pr_title=change.pr_title if keep else None,
-        pr_body=change.pr_body if keep else None,
-        pr_labels=change.pr_labels if keep else (),
-        pr_author=change.pr_author if keep else None,
-    )
-
-
-def _as_lead(lead: Change, members: list[Change]) -> Change:
-    """The lead as its pull request's item: the weightiest section of all its commits, breaking if any
-    is, and the single branch commit's text when the merge message is GitHub's default without a title."""
-    if not members:
-        return lead
-    heaviest: Change | None = max((lead, *members), key=weight)
-    if heaviest is not None and weight(heaviest) == 0 and lead.type is None:
-        heaviest = next((c for c in members if c.type), None)
-    changed = lead
-    if len(lead.parents) >= 2 and not lead.pr_title and lead.description == lead.subject:
-        singles = [c for c in members if len(c.parents) < 2]
-        if len(singles) == 1:
-            changed = dataclasses.replace(
-                changed, description=singles[0].description, scope=singles[0].scope, type=singles[0].type
-            )
-    if heaviest is not None and (
-        weight(heaviest) > weight(changed) or (changed.type is None and heaviest.type)
-    ):
-        changed = dataclasses.replace(changed, type=heaviest.type)
-    if any(c.breaking for c in members) and not changed.breaking:
-        changed = dataclasses.replace(changed, breaking=True)
-    return changed
-
-
-def with_pull_request(
-    change: Change,
-    *,
-    number: int,
-    title: str | None,
-    body: str | None,
-    labels: Iterable[str],
-    author: str | None,
-) -> Change:
-    """The change re-read through its pull request: the PR title is the better headline."""
-    headline_text = title or change.description
-    reparsed = parse(sha=change.sha, message=headline_text + "\n\n" + change.body)
-    return dataclasses.replace(
-        change,
-        pr_number=number,
-        pr_title=title,
-        pr_body=body,
-        pr_labels=tuple(labels),
-        pr_author=author,
-        type=reparsed.type or change.type,
-        scope=reparsed.scope or change.scope,
-        breaking=change.breaking or reparsed.breaking,
-        description=reparsed.description if reparsed.type else change.description,
-    )
