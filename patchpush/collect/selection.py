@@ -150,7 +150,10 @@ class _Chooser:
     def _touches(self, change: Change) -> bool:
         if self.touching is not None:
             return change.sha in self.touching
-        return paths_selected(change.files, self.request.include_paths, self.request.exclude_paths)
+        # No files means unknown (models.Change.files): the caller has applied the filters itself.
+        return not change.files or paths_selected(
+            change.files, self.request.include_paths, self.request.exclude_paths
+        )
 
     # --- pull requests brought in by merge commits -------------------------------------------------
 
