@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from patchpush import pipeline, settings  # noqa: E402
-from patchpush.models import ChangeSet, ReleaseNotes  # noqa: E402
-from patchpush.notes import coverage  # noqa: E402
-from patchpush.notes.offline import write_offline  # noqa: E402
+from patchpush import pipeline, settings
+from patchpush.models import ChangeSet, ReleaseNotes
+from patchpush.notes import coverage
+from patchpush.notes.offline import write_offline
 
 
 def rev_list(clone: Path, base: str | None, head: str, limit: int) -> list[str]:
@@ -105,9 +105,8 @@ def main() -> None:
         found = row["violations"]
         assert isinstance(found, list)
         bad += len(found)
-        print(
-            f"| {label} | {row['commits']} | {row['shown']} | {row['items']} | {row['prs']} | {rules} | {len(found)} |"
-        )
+        cells = [label, row["commits"], row["shown"], row["items"], row["prs"], rules, len(found)]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
         for line in found[:20]:
             print(f"    violation: {line}")
     print(f"violations={bad}")
