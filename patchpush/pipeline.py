@@ -11,7 +11,7 @@ from patchpush.collect import ChangeSource, RangeRequest
 from patchpush.collect.conventional import OWN_TRAILER
 from patchpush.errors import NotesError, PatchPushError, PublishError
 from patchpush.models import ChangeSet, ReleaseNotes, RunReport
-from patchpush.notes import NotesWriter
+from patchpush.notes import NotesWriter, coverage
 from patchpush.publish import MarkerMoved, Publisher
 from patchpush.publish.document import last_described, merge, wrap
 from patchpush.settings import Settings
@@ -57,10 +57,15 @@ def build(settings: Settings) -> Stages:
         source, publisher = _github_stages(settings)
     else:
         from patchpush.collect.git import GitSource
+        from patchpush.collect.origin import github_origin
         from patchpush.publish.local_file import LocalFilePublisher
 
-        web_url = f"{settings.server_url}/{settings.repository}" if settings.repository else None
-        source = GitSource(repo=settings.workspace, repository=settings.repository, web_url=web_url)
+        repository = settings.repository
+        web_url = f"{settings.server_url}/{repository}" if repository else None
+        if not repository and (found := github_origin(settings.workspace, server_url=settings.server_url)):
+            # A clone of a GitHub repository links like the action does (issue 8).
+            repository, web_url = found
+        source = GitSource(repo=settings.workspace, repository=repository, web_url=web_url)
         if settings.from_context is not None:
             from patchpush.collect.saved import SavedChangeSource
 
@@ -141,6 +146,8 @@ def _collect_after(settings: Settings, stages: Stages, notes_file: str | None) -
             include_paths=settings.include_paths,
             exclude_paths=settings.exclude_paths,
             exclude_authors=settings.exclude_authors,
+            notes_file=settings.file,
+            noise=settings.noise,
         )
     )
 
@@ -207,7 +214,7 @@ def _describe(settings: Settings, stages: Stages, generated: _Generated) -> RunR
                 range_to=changes.head,
                 warnings=warnings,
             )
-        notes, markdown = _write(settings, stages, changes, generated)
+        notes, markdown, repaired = _write(settings, stages, changes, generated)
         written = RunReport(
             outcome="dry-run",
             file=settings.file,
@@ -217,7 +224,7 @@ def _describe(settings: Settings, stages: Stages, generated: _Generated) -> RunR
             range_from=changes.base,
             range_to=changes.head,
             changes=len(changes.changes),
-            warnings=warnings + _writer_warnings(notes),
+            warnings=warnings + _writer_warnings(notes) + repaired,
         )
         if settings.dry_run:
             return written
@@ -243,7 +250,7 @@ def _describe(settings: Settings, stages: Stages, generated: _Generated) -> RunR
 
 def _write(
     settings: Settings, stages: Stages, changes: ChangeSet, generated: _Generated
-) -> tuple[ReleaseNotes, str]:
+) -> tuple[ReleaseNotes, str, tuple[str, ...]]:
     if settings.template and generated.template is None:
         # The template is read (and found missing) before any LLM tokens are spent.
         generated.template = stages.publisher.read(settings.template)
@@ -252,7 +259,8 @@ def _write(
                 f"template '{settings.template}' does not exist in the repository",
                 "check the `template` input, a path relative to the repository root",
             )
-    notes = stages.writer.write(changes)
+    # Whichever writer ran, every change is described exactly once (DESIGN.md, Invariants).
+    notes, repaired = coverage.ensure(changes, stages.writer.write(changes))
     generated.notes = notes
     from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
 
@@ -262,7 +270,7 @@ def _write(
         template=generated.template,
         template_name=settings.template or "the built-in template",
     )
-    return notes, generated.markdown
+    return notes, generated.markdown, repaired
 
 
 def failed(file: str, exc: PatchPushError, **generated: Any) -> RunReport:
