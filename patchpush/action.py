@@ -27,8 +27,13 @@ def main() -> int:
         outcome = pipeline.run(config, pipeline.build(config))
     except PatchPushError as exc:
         outcome = pipeline.failed(file, exc)
-    except Exception:  # our only broad except on this face: anything else is a bug
-        bug = pipeline.failed(file, PatchPushError(report.BUG))
+    except Exception as exc:  # our only broad except on this face: anything else is a bug
+        # Notes generated before the bug are kept in the summary and the unpublished-notes file.
+        if isinstance(exc, pipeline.Unexpected):
+            kept = exc.report
+        else:
+            kept = pipeline.failed(file, PatchPushError(report.BUG))
+        bug = dataclasses.replace(kept, error=report.BUG, error_stage=None, hint=None)
         report.emit_action(bug, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
         report.log_traceback(log_path, report.Redactor(secrets))
         return 2

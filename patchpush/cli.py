@@ -25,6 +25,7 @@ _HELP = {
     "include-paths": "globs: only commits touching these paths",
     "exclude-paths": "globs: leave out commits touching only these paths",
     "exclude-authors": "logins or names to leave out; none keeps everyone",
+    "noise": "release, fixup, back-merge: commits real changelogs leave out; none keeps them all",
     "base-url": "an OpenAI-compatible endpoint (Ollama, vLLM); the key comes from OPENAI_API_KEY",
 }
 # Secrets come from the environment, never from argv (visible to every process on the machine).

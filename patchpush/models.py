@@ -45,12 +45,19 @@ class Change:
     pr_body: str | None = None
     pr_labels: tuple[str, ...] = ()
     pr_author: str | None = None
+    # The release or integration pull request this commit reached the branch through. Such a pull
+    # request is described commit by commit (or pull request by pull request), each item citing it.
+    via_pr: int | None = None
     # Paths the commit touches, where the collector knows them (empty means unknown, not "none").
     files: tuple[str, ...] = ()
 
     @property
     def short_sha(self) -> str:
         return self.sha[:7]
+
+
+# The rules that leave out what real changelogs leave out; each can be turned off (the `noise` input).
+NOISE_RULES = ("release", "fixup", "back-merge")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from patchpush.errors import SettingsError
-from patchpush.models import Since
+from patchpush.models import NOISE_RULES, Since
 
 CONFIG_FILE = ".github/patchpush.yml"
 # Logins as REST spells them ("[bot]") and as GraphQL does (without), and common author names.
@@ -50,6 +50,7 @@ DEFAULTS: dict[str, str] = {
     "include-paths": "",
     "exclude-paths": "",
     "exclude-authors": ",".join(DEFAULT_BOTS),
+    "noise": ",".join(NOISE_RULES),
     "instructions": "",
     "language": "English",
     "template": "",
@@ -137,6 +138,8 @@ class Settings:
     local_commit: bool = False
     # A ChangeSet saved by `patchpush --context`, described instead of collecting (CLI only).
     from_context: Path | None = None
+    # Noise rules that leave commits out (models.NOISE_RULES).
+    noise: tuple[str, ...] = NOISE_RULES
     # What the notes show (#11): the Maintenance block, hidden and renamed sections, release.yml.
     maintenance: Literal["collapse", "list", "hide"] = "collapse"
     hide_sections: tuple[str, ...] = ()
@@ -264,6 +267,7 @@ def load(
         backend=backend,
         local_commit=local_commit,
         from_context=from_context,
+        noise=_noise(raw["noise"]),
         maintenance=_choice(raw, "maintenance", ("collapse", "list", "hide")),  # type: ignore[arg-type]
         hide_sections=_list(raw["hide-sections"]),
         section_titles=_section_titles(raw["section-titles"]),
@@ -271,6 +275,19 @@ def load(
         if raw["release-config"].strip().lower() == "none"
         else _repo_relative("release-config", raw["release-config"]),
     )
+
+
+def _noise(value: str) -> tuple[str, ...]:
+    if value.strip().lower() == "none":
+        return ()
+    rules = _list(value)
+    unknown = [r for r in rules if r not in NOISE_RULES]
+    if unknown:
+        raise SettingsError(
+            f"input 'noise' has an unknown rule '{unknown[0]}'",
+            f"use none, or any of: {', '.join(NOISE_RULES)}",
+        )
+    return rules
 
 
 def parse_since(value: str, *, now: datetime) -> Since:

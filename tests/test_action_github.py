@@ -85,7 +85,8 @@ def test_requests_grow_with_n_over_100(tmp_path: Path) -> None:
         run = remote.run(emu, {"max-commits": "5000"})
         assert run.outputs["outcome"] == "committed", run.stdout
         assert run.outputs["changes"] == "250"
-        assert len(emu.requests) <= math.ceil(250 / 100) + 4, [r.path for r in emu.requests]
+        # + the config file, the notes file (read twice), .github/release.yml (#11) and the write.
+        assert len(emu.requests) <= math.ceil(250 / 100) + 5, [r.path for r in emu.requests]
 
 
 def test_server_errors_are_retried(remote: Remote) -> None:
@@ -204,12 +205,19 @@ def test_unknown_branch(remote: Remote) -> None:
         assert "nope" in run.stdout and "branch" in run.stdout
 
 
-def test_file_too_large(remote: Remote) -> None:
+def test_a_file_over_1_mb_is_replaced_in_overwrite_mode_and_refused_in_prepend_mode(remote: Remote) -> None:
     remote.work.commit("docs: huge notes", files={"ai_patch.md": "x" * 1_200_000})
     with serve(remote) as emu:
-        run = remote.run(emu)
-        assert run.code == 1
-        assert "larger than the 1 MB" in run.stdout
+        kept = remote.run(emu, {"mode": "prepend"})
+        assert kept.code == 1 and kept.outputs["outcome"] == "failed"
+        assert "larger than the 1 MB" in kept.stdout and "mode: overwrite" in kept.stdout
+        assert commits_on_main(remote)[0] == "docs: huge notes"
+
+        replaced = remote.run(emu)  # overwrite, the default: the file is the latest notes
+        assert replaced.outputs["outcome"] == "committed", replaced.stdout
+        text = remote.file_at_head("ai_patch.md")
+        assert "crash on empty input" in text and len(text) < 10_000
+        assert remote.run(emu).outputs["outcome"] == "skipped"  # and later runs read it again
 
 
 def test_release_body_gets_the_notes(remote: Remote) -> None:

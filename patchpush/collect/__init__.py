@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from patchpush.models import ChangeSet, Since
+from patchpush.models import NOISE_RULES, ChangeSet, Since
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,10 @@ class RangeRequest:
     include_paths: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     exclude_authors: tuple[str, ...] = ()
+    # The notes file: a commit with our trailer counts as our own only when it changes nothing else.
+    notes_file: str = ""
+    # The noise rules that apply (models.NOISE_RULES); all of them unless turned off.
+    noise: tuple[str, ...] = NOISE_RULES
 
 
 class ChangeSource(Protocol):

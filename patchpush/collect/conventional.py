@@ -49,6 +49,55 @@ TYPES = frozenset(
 # The trailer that marks patch-push's own commits, so that no run ever describes them.
 OWN_TRAILER = "Patch-Push-Notes: true"
 
+# Release and version-bump commits, which real changelogs leave out (the `release` noise rule):
+# release-please, git-cliff, commitizen, bump2version, and the plain subjects projects write by hand.
+_RELEASE = re.compile(
+    r"^(?:"
+    r"chore(?:\([^)]*\))?: release(?: [\w/.-]+?)?[ @]v?\d[\w.+-]*"
+    r"|chore(?:\([^)]*\))?: release (?:main|master)"
+    r"|chore\(release\): prepare for v?\d[\w.+-]*"
+    r"|bump: version \S+ (?:→|->) \S+"
+    r"|bump version: \S+ (?:→|->) \S+"
+    r"|release:? v?\d[\w.+-]*"
+    r"|release version v?\d[\w.+-]*"
+    r"|(?:bump(?:ed)?|update|set) version(?: to| from \S+ to)? v?\d[\w.+-]*"
+    r"|bump to (?:dev|next) version"
+    r"|(?:release: )?version bump"
+    r"|v?\d+(?:\.\d+)+(?:[-+][\w.+-]+)?"
+    r")(?:\s\(#\d+\))?\s*$",
+    re.IGNORECASE,
+)
+# `git commit --fixup` and friends: `fixup! <subject of the target>`.
+_FIXUP = re.compile(r"^(?:fixup|squash|amend)! +(?P<target>.+)$")
+
+
+def subject_pr(subject: str) -> int | None:
+    """The pull request a subject names: GitHub's merge subject, or a squash subject ending in `(#N)`."""
+    if subject.startswith("Merge pull request #") and (match := _MERGE_PR.match(subject)):
+        return int(match.group("n"))
+    if "(#" in subject and (match := _SQUASH_PR.search(subject)):
+        return int(match.group("n"))
+    return None
+
+
+def headline(subject: str) -> str:
+    """The subject without a squash merge's `(#N)`."""
+    if "(#" in subject and (match := _SQUASH_PR.search(subject)):
+        return subject[: match.start()].rstrip()
+    return subject
+
+
+def is_release_commit(subject: str) -> bool:
+    return _RELEASE.match(subject) is not None
+
+
+def fixup_target(subject: str) -> str | None:
+    """The subject a `fixup!`, `squash!` or `amend!` commit points at (nested ones at the innermost)."""
+    target = None
+    while subject[:7].lower() in ("fixup! ", "squash!", "amend! ") and (match := _FIXUP.match(subject)):
+        target = subject = match.group("target").strip()
+    return target
+
 
 def parse(
     *,
@@ -75,7 +124,8 @@ def parse(
             headline = pr_title = first_body_line
     elif "(#" in subject and (match := _SQUASH_PR.search(subject)):
         pr_number = int(match.group("n"))
-        headline = subject[: match.start()].rstrip()
+        # GitHub's squash subject is the pull request's title and number.
+        headline = pr_title = subject[: match.start()].rstrip()
     reverts = None
     if headline[:6].lower() == "revert" and (
         _REVERT_SUBJECT.match(headline) or headline.lower().startswith("revert:")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from patchpush.collect import RangeRequest
 from patchpush.collect.conventional import is_excluded_author, is_own_commit, parse
-from patchpush.collect.selection import select
+from patchpush.collect.selection import choose
 from patchpush.errors import CollectError
 from patchpush.models import Change, ChangeSet
 
@@ -30,27 +30,64 @@ class GitSource:
         head = self._resolve(head_ref, what="until" if request.until else "branch")
         head_tag = self._tag_at(head)
         base = self._base(request, head, head_tag)
+        span = f"{base}..{head}" if base else head
         args = ["log", "-z", f"--format={_FORMAT}", f"--max-count={request.max_commits + 1}"]
         if request.since.kind == "date" and request.since.date is not None:
             args.append(f"--since={request.since.date.isoformat()}")
-        args.append(f"{base}..{head}" if base else head)
-        args += ["--", *_pathspecs(request.include_paths, request.exclude_paths)]
-        raw = self._log(args)
+        raw = self._log([*args, span])
         truncated = len(raw) > request.max_commits
-        changes, excluded, newest = select(raw[: request.max_commits], request)
-        changes = with_files(self._repo, changes)
+        raw = raw[: request.max_commits]
+        self._refuse_shallow(raw)
+        raw = self._with_own_files(raw)
+        touching = None
+        if request.include_paths or request.exclude_paths:
+            touching = self._touching(args[3:], span, request)
+        chosen = choose(raw, request, touching=touching)
         return ChangeSet(
             repository=self._repository,
             head=head,
             base=base,
-            changes=tuple(changes),
+            changes=tuple(with_files(self._repo, list(chosen.changes))),
             web_url=self._web_url,
             head_tag=head_tag,
             truncated=truncated,
-            excluded=excluded,
-            newest=newest,
-            new_contributors=first_time_authors(self._repo, raw[: request.max_commits], request, base=base),
+            excluded=len(chosen.left_out),
+            newest=chosen.newest,
+            left_out=chosen.left_out,
+            new_contributors=first_time_authors(self._repo, raw, request, base=base),
         )
+
+    def _touching(self, limits: list[str], span: str, request: RangeRequest) -> set[str]:
+        """Commits that change a wanted path. Every commit of the range is still read, so that a
+        pull request keeps its item when any of its commits touches the paths (issue 8)."""
+        specs = _pathspecs(request.include_paths, request.exclude_paths)
+        args = ["log", "--full-history", "--no-merges", "--format=%H", *limits, span, "--", *specs]
+        return set(self._git(args).split())
+
+    def _refuse_shallow(self, raw: list[Change]) -> None:
+        """A range that reaches past a shallow clone's boundary would be described as if it were whole."""
+        shallow = Path(self._git(["rev-parse", "--path-format=absolute", "--git-path", "shallow"]))
+        if not shallow.is_file():
+            return
+        boundary = set(shallow.read_text(encoding="ascii", errors="replace").split())
+        cut = next((c.sha for c in raw if c.sha in boundary), None)
+        if cut is not None:
+            raise CollectError(
+                f"the clone is shallow and the range reaches past its oldest commit {cut[:7]}",
+                "run `git fetch --unshallow`, or set `fetch-depth: 0` on actions/checkout",
+            )
+
+    def _with_own_files(self, raw: list[Change]) -> list[Change]:
+        """The files of commits carrying our trailer: only those changing the notes file alone are ours."""
+        marked = [c.sha for c in raw if is_own_commit(c.body)]
+        if not marked:
+            return raw
+        out = self._git(["log", "--no-walk=unsorted", "--format=%x1e%H", "--name-only", *marked], strip=False)
+        files: dict[str, tuple[str, ...]] = {}
+        for record in out.split("\x1e")[1:]:
+            sha, *paths = record.split()
+            files[sha] = tuple(paths)
+        return [dataclasses.replace(c, files=files[c.sha]) if files.get(c.sha) else c for c in raw]
 
     def _base(self, request: RangeRequest, head: str, head_tag: str | None) -> str | None:
         since = request.since

@@ -76,10 +76,15 @@ def _text(change: Change) -> str:
 
 
 def title_for(changes: ChangeSet) -> str:
+    """The head's tag, else the newest described commit and its own date (not the head's: the head
+    may be a commit a rule left out, such as a bot's)."""
     if changes.head_tag:
         return changes.head_tag
-    day = changes.changes[0].date[:10] if changes.changes else ""
-    return f"Changes up to {changes.head[:7]}" + (f" ({day})" if day else "")
+    if not changes.changes:
+        return f"Changes up to {changes.head[:7]}"
+    newest = changes.changes[0]
+    day = newest.date[:10]
+    return f"Changes up to {newest.short_sha}" + (f" ({day})" if day else "")
 
 
 def _items(changes: tuple[Change, ...]) -> list[tuple[str, NoteItem]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from patchpush.publish import MarkerMoved
+
 _BEGIN = re.compile(r"<!-- patch-push:begin base=(?P<base>[0-9a-f]*) head=(?P<head>[0-9a-f]{7,64}) -->")
 _END = "<!-- patch-push:end -->"
 _FIRST_H2 = re.compile(r"^## ", re.MULTILINE)
@@ -28,11 +30,20 @@ def last_described(text: str | None) -> str | None:
     return match.group("head") if match else None
 
 
-def merge(old_text: str | None, section: str, *, mode: Literal["overwrite", "prepend"]) -> str:
-    """The new file text. Idempotent: when the file already describes this range's head (another
-    run got there first), it stays as it is."""
-    if old_text and last_described(old_text) == last_described(section):
+def merge(
+    old_text: str | None, section: str, *, mode: Literal["overwrite", "prepend"], start: str | None
+) -> str:
+    """The new file text, for notes collected after the marker `start`. Idempotent: when the file
+    already describes this range's head (another run got there first), it stays as it is.
+
+    Raises MarkerMoved when the file records any other range: the marker only moves forward, so
+    these notes are collected again after the file's marker rather than merged on top of it.
+    """
+    marker = last_described(old_text)
+    if old_text and marker == last_described(section):
         return old_text
+    if marker != start:
+        raise MarkerMoved(old_text)
     if mode == "overwrite":
         return section
     return prepend_notes(old_text, section)

@@ -121,12 +121,16 @@ def test_a_merged_pull_request_is_one_change_carrying_its_branch(repo: GitRepo) 
         "feature", ["wip", "more wip"], message="Merge pull request #7 from alice/feature\n\nfeat: add export"
     )
     repo.merge_branch("topic", ["fix: topic fix"], message="Merge branch 'topic'")
-    changes = GitSource(repo=repo.path).changes(request()).changes
+    collected = GitSource(repo=repo.path).changes(request())
+    changes = collected.changes
     assert [(c.subject, c.pr_number) for c in changes] == [
         ("fix: topic fix", None),
         ("Merge pull request #7 from alice/feature", 7),
+        ("more wip", 7),
+        ("wip", 7),
     ]
     assert changes[1].type == "feat"
+    assert [(x.subject, x.rule) for x in collected.left_out] == [("Merge branch 'topic'", "merge")]
 
 
 def test_a_revert_and_what_it_reverts_cancel_out_inside_the_range(repo: GitRepo) -> None:

@@ -19,9 +19,12 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import json
 import re
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -41,6 +44,15 @@ from tests.fakes import github_graphql
 from tests.fakes.github_git import CommitInfo, FileChange, GitRepo, Identity, TreeEntry, iso_utc
 
 __all__ = ["Fault", "GitHubEmulator", "PullRequestRecord", "RecordedRequest", "ReleaseRecord"]
+
+# Faults of the connection itself, the way networks and a dying GitHub fail (served by the HTTP plumbing):
+#   drop: the request is read, then the connection closes with no answer ("Remote end closed connection").
+#   reset: the request is read, then a TCP RST (ECONNRESET), no answer.
+#   lost_answer: the request is handled in full (a PUT makes its commit), then closed with no answer.
+#   truncate: handled in full, then the headers and half the body, then closed (IncompleteRead).
+#   die: GitHub goes away: the connection drops and the port refuses every later connection.
+ConnectionFaultKind = Literal["drop", "reset", "lost_answer", "truncate", "die"]
+CONNECTION_FAULTS = frozenset({"drop", "reset", "lost_answer", "truncate", "die"})
 
 DOCS = "https://docs.github.com/rest"
 MAX_FILE_FOR_JSON = 1024 * 1024  # larger files come back with content "" and encoding "none"
@@ -66,7 +78,7 @@ class Fault:
     `path` is a regex searched in the request path (GHES "/api/v3" prefix removed).
     """
 
-    kind: FaultKind
+    kind: FaultKind | ConnectionFaultKind
     _: KW_ONLY
     method: str | None = None
     path: str | None = None
@@ -496,6 +508,7 @@ class GitHubEmulator:
             for fault in self._faults:
                 if (
                     (fault.kind == "conflict") != conflict
+                    or fault.kind in CONNECTION_FAULTS
                     or fault.spent
                     or not fault.matches(ctx.method, ctx.path)
                 ):
@@ -1639,6 +1652,54 @@ def _now_iso() -> str:
     return iso_utc(int(time.time()))
 
 
+def _take_connection_fault(emulator: GitHubEmulator, method: str, target: str) -> Fault | None:
+    """The first live connection fault matching this request (path as Fault.path sees it)."""
+    path = urlsplit(target).path
+    if path.startswith("/api/v3/"):
+        path = path.removeprefix("/api/v3")
+    with emulator._lock:
+        for fault in emulator._faults:
+            if fault.kind not in CONNECTION_FAULTS or fault.spent or not fault.matches(method, path):
+                continue
+            fault.seen += 1
+            if fault.seen > fault.after:
+                fault.fired += 1
+                return fault
+    return None
+
+
+def _record_unanswered(emulator: GitHubEmulator, method: str, target: str, headers: dict[str, str]) -> None:
+    """A request the connection fault left unanswered is still recorded, with status 0."""
+    split = urlsplit(target)
+    query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+    safe = {k: ("***" if k.lower() == "authorization" else v) for k, v in headers.items()}
+    with emulator._lock:
+        emulator._requests.append(RecordedRequest(method, split.path, query, 0, safe, b""))
+
+
+def _break_connection(handler: _RequestHandler, kind: str) -> None:
+    """End the connection the way `kind` says, answering nothing more."""
+    handler.close_connection = True
+    conn = handler.connection
+    if kind == "reset":
+        # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        return
+    if kind == "die":
+        server = handler.server
+        with contextlib.suppress(OSError):
+            server.socket.shutdown(socket.SHUT_RDWR)  # from now on the port refuses connections
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+
+        threading.Thread(target=stop, daemon=True).start()
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+
+
 # --- HTTP plumbing ---------------------------------------------------------------------------------
 
 
@@ -1653,7 +1714,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
+        fault = _take_connection_fault(self.server.emulator, self.command, self.path)
+        if fault is not None and fault.kind in ("drop", "reset", "die"):
+            _record_unanswered(self.server.emulator, self.command, self.path, headers)
+            _break_connection(self, fault.kind)
+            return
         response = self.server.emulator._handle(self.command, self.path, headers, body)
+        if fault is not None and fault.kind == "lost_answer":
+            _break_connection(self, "drop")
+            return
         if response.raw is not None:
             payload = response.raw
         elif response.payload is None:
@@ -1666,6 +1735,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("content-length", str(len(payload)))
         self.end_headers()
+        if fault is not None and fault.kind == "truncate":
+            self.wfile.write(payload[: len(payload) // 2])
+            _break_connection(self, "drop")
+            return
         if self.command != "HEAD":
             self.wfile.write(payload)
 
@@ -1683,6 +1756,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: GitHubEmulator) -> None:
         super().__init__(address, _RequestHandler)
         self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up waiting (a read timeout): nothing to report
+        super().handle_error(request, client_address)
 
 
 # --- command line ----------------------------------------------------------------------------------
