@@ -1,31 +1,33 @@
-"""Render `ReleaseNotes` to Markdown with one Jinja2 template; links come from refs, never from text."""
+"""Render `ReleaseNotes` to Markdown with one Jinja2 template; links come from refs, never from text.
+
+Templates render in a bounded sandbox (`notes/sandbox.py`). Every value a template prints is made inert
+(`notes/inert.py`) unless one of our filters built it, and the notes are clipped to `MAX_NOTES_BYTES`
+with a line saying how many items were left out (#9).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+from collections.abc import Generator
 from importlib import resources
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 import jinja2
+from markupsafe import Markup
 
 from patchpush.errors import NotesError
-from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes
+from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes, Section
+from patchpush.notes.inert import MAX_TEXT_CHARS, safe_text, strip_invisible
+from patchpush.notes.sandbox import MAX_TEMPLATE_CHARS, RENDER_SECONDS, BoundedEnvironment, TemplateLimitError
 
-_MENTION = re.compile(r"(?<![\w`])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
-_IMAGE = re.compile(r"!\[")
-_HTML = re.compile(r"<")  # only "<" opens a tag; "->" stays readable in the file
-_NEEDS_WORK = re.compile(r"[<@!\t\n\r\f\v]|  |^ | $")
+__all__ = ["MAX_NOTES_BYTES", "MAX_TEXT_CHARS", "render", "render_text", "safe_text"]
 
-
-def safe_text(text: str) -> str:
-    """Text from commits or a model, made inert: no pings, no raw HTML, no images, one line."""
-    if not _NEEDS_WORK.search(text):
-        return text  # the common case: nothing to fold or neutralise
-    text = " ".join(text.split())
-    text = _HTML.sub("&lt;", text)
-    text = _IMAGE.sub("[", text)
-    return _MENTION.sub(r"`@\1`", text)
+# The rendered notes of one run, in UTF-8 bytes: well inside the Contents API's 1 MB and GitHub's 1 MiB
+# job summary, and about 4,000 items of a changelog.
+MAX_NOTES_BYTES = 500_000
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
 
 
 def render(
@@ -35,22 +37,42 @@ def render(
     *,
     template: str | None = None,
     template_name: str = "the built-in template",
+    seconds: float = RENDER_SECONDS,
 ) -> None:
     """Write the Markdown to `out`; `template` is a user template's source, None for the built-in one."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    env.filters["text"] = safe_text
-    env.filters["refs"] = lambda item: _refs(item, changes.web_url)
-    by_sha = changes.by_sha()
-    env.filters["authors"] = lambda item: _authors(item, by_sha)
+    user = template is not None
     source = template if template is not None else _builtin_template()
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise NotesError(
+            f"{template_name} has {len(source):,} characters, more than the {MAX_TEMPLATE_CHARS:,} allowed",
+            "shorten the template",
+        )
+    env = _environment(changes)
     try:
-        compiled = env.from_string(source)
-        text = compiled.render(notes=notes, changes=changes)
+        with env.limits(seconds):
+            compiled = env.from_string(source)
+            text = _clipped(compiled, notes, changes, template_name)
+    except NotesError:
+        raise
     except jinja2.TemplateError as exc:
         raise NotesError(
-            f"cannot render {template_name}: {exc}", "fix the template's syntax or variable names"
+            f"cannot render {template_name}: {_one_line(exc)}", "fix the template's syntax or variable names"
         ) from exc
-    out.write(re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n")
+    except TemplateLimitError as exc:
+        raise NotesError(f"cannot render {template_name}: {exc}", "simplify the template") from exc
+    except MemoryError as exc:
+        raise NotesError(
+            f"cannot render {template_name}: it needs too much memory", "simplify the template"
+        ) from exc
+    except Exception as exc:
+        # A user template is code we run: what it raises (1/0, a filter's TypeError, deep recursion) is
+        # the template's error, not patch-push's. The built-in template's errors are our bugs.
+        if not user:
+            raise
+        raise NotesError(
+            f"cannot render {template_name}: {type(exc).__name__}: {_one_line(exc)}", "fix the template"
+        ) from exc
+    out.write(text)
 
 
 def render_text(
@@ -59,10 +81,96 @@ def render_text(
     *,
     template: str | None = None,
     template_name: str = "the built-in template",
+    seconds: float = RENDER_SECONDS,
 ) -> str:
     buffer = io.StringIO()
-    render(notes, changes, buffer, template=template, template_name=template_name)
+    render(notes, changes, buffer, template=template, template_name=template_name, seconds=seconds)
     return buffer.getvalue()
+
+
+def _environment(changes: ChangeSet) -> BoundedEnvironment:
+    env = BoundedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        # Whatever a template prints is inert, unless one of the filters below built it.
+        finalize=_inert,
+    )
+    env.filters["text"] = lambda value: Markup(safe_text(str(value)))
+    env.filters["refs"] = lambda item: Markup(_refs(item, changes.web_url))
+    by_sha = changes.by_sha()
+    env.filters["authors"] = lambda item: Markup(_authors(item, by_sha))
+    return env
+
+
+def _inert(value: Any) -> Any:
+    return value if isinstance(value, Markup) else safe_text(str(value))
+
+
+def _clipped(compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet, template_name: str) -> str:
+    """The whole notes, or as many of their first items as fit in MAX_NOTES_BYTES, and a line saying
+    how many were left out."""
+    whole = _render_at_most(compiled, notes, changes)
+    if whole is not None:
+        return whole
+    total = sum(len(section.items) for section in notes.sections)
+    best: str | None = None
+    low, high = 0, total - 1
+    while low <= high:
+        keep = (low + high) // 2
+        text = _render_at_most(compiled, _first_items(notes, keep), changes, reserve=200)
+        if text is None:
+            high = keep - 1
+        else:
+            best, low = text + _left_out_line(total - keep), keep + 1
+    if best is None:
+        raise NotesError(
+            f"{template_name} renders more than {MAX_NOTES_BYTES:,} bytes even without any items",
+            "make the template print less",
+        )
+    return best
+
+
+def _render_at_most(
+    compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet, *, reserve: int = 0
+) -> str | None:
+    """The rendered notes, or None when they take more than MAX_NOTES_BYTES (less `reserve`); stops
+    generating as soon as they do, so a template printing 50 MB costs no more than one printing 500 kB."""
+    limit = MAX_NOTES_BYTES - reserve
+    chunks: list[str] = []
+    size = 0
+    # A generator (Jinja2 types it as an Iterator): closed as soon as the notes are too big.
+    with contextlib.closing(
+        cast("Generator[str, None, None]", compiled.generate(notes=notes, changes=changes))
+    ) as stream:
+        for chunk in stream:
+            size += len(chunk)  # characters: a lower bound of the bytes
+            if size > limit:
+                return None
+            chunks.append(chunk)
+    text = strip_invisible(re.sub(r"\n{3,}", "\n\n", "".join(chunks)).rstrip("\n") + "\n")
+    return text if len(text.encode("utf-8")) <= limit else None
+
+
+def _first_items(notes: ReleaseNotes, keep: int) -> ReleaseNotes:
+    sections: list[Section] = []
+    for section in notes.sections:
+        if keep <= 0:
+            break
+        sections.append(Section(title=section.title, items=section.items[:keep]))
+        keep -= len(section.items)
+    return ReleaseNotes(
+        title=notes.title, summary=notes.summary, sections=tuple(sections), report=notes.report
+    )
+
+
+def _left_out_line(count: int) -> str:
+    noun = "item was" if count == 1 else "items were"
+    return f"\n*{count:,} more {noun} left out: the notes are limited to {MAX_NOTES_BYTES:,} bytes.*\n"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def _builtin_template() -> str:
@@ -77,7 +185,9 @@ def _authors(item: NoteItem, by_sha: dict[str, Change]) -> str:
         change = by_sha.get(sha)
         if change is not None and (login := change.pr_author or change.author_login):
             logins[login] = None
-    return " by " + ", ".join(f"@{login}" for login in logins) if logins else ""
+    # A saved ChangeSet (--from-context) may hold anything: only a real login becomes a mention.
+    shown = [f"@{login}" if _LOGIN.match(login) else safe_text(login) for login in logins]
+    return " by " + ", ".join(shown) if shown else ""
 
 
 def _refs(item: NoteItem, web_url: str | None) -> str:
