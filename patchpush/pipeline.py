@@ -13,6 +13,7 @@ from patchpush.models import ChangeSet, ReleaseNotes, RunReport
 from patchpush.notes import NotesWriter
 from patchpush.publish import Publisher
 from patchpush.publish.document import last_described, merge, wrap
+from patchpush.report import redact_published
 from patchpush.settings import Settings
 
 
@@ -154,6 +155,8 @@ def _run(settings: Settings, stages: Stages) -> RunReport:
         markdown = render_text(
             notes, changes, template=template, template_name=settings.template or "the built-in template"
         )
+        # The one place every published text comes from: file, release body, pull request, outputs.
+        markdown = redact_published(markdown, settings.secrets())
         written = RunReport(
             outcome="dry-run",
             file=settings.file,
