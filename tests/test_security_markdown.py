@@ -113,6 +113,7 @@ def test_common_text_is_left_as_written() -> None:
     assert safe_text("mail me at dev@example.com") == "mail me at dev@example.com"
     assert safe_text("thanks @alice") == "thanks `@alice`"
     assert safe_text("a <b>bold</b> claim") == "a &lt;b>bold&lt;/b> claim"
+    assert safe_text("&#64;erin &amp; &lt;") == "&amp;#64;erin &amp; &lt;"
 
 
 def test_bidi_and_zero_width_characters_are_removed_but_emoji_and_persian_joiners_stay() -> None:

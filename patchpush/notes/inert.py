@@ -90,7 +90,7 @@ def _inert(text: str) -> str:
             i += 1
         elif char == "&" and (entity := _ENTITY.match(text, i)):
             # `&#64;` prints as `@` after GitHub has looked for mentions: print such entities as written.
-            out.append("&amp;" if _unsafe_entity(entity.group()) else entity.group())
+            out.append("&amp;" + entity.group()[1:] if _unsafe_entity(entity.group()) else entity.group())
             i = entity.end()
         elif char == "!" and text.startswith("[", i + 1):
             # `![alt](src)` becomes a link to the image: no image is shown. `!![` must not become `![`.
