@@ -110,46 +110,58 @@ def _inert(value: Any) -> Any:
 def _clipped(compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet, template_name: str) -> str:
     """The whole notes, or as many of their first items as fit in MAX_NOTES_BYTES, and a line saying
     how many were left out."""
-    whole = _render_at_most(compiled, notes, changes)
-    if whole is not None:
-        return whole
+    text, size = _render_at_most(compiled, notes, changes, limit=MAX_NOTES_BYTES, measure=_MEASURE_BYTES)
+    if text is not None:
+        return text
     total = sum(len(section.items) for section in notes.sections)
-    best: str | None = None
-    low, high = 0, total - 1
-    while low <= high:
-        keep = (low + high) // 2
-        text = _render_at_most(compiled, _first_items(notes, keep), changes, reserve=200)
-        if text is None:
-            high = keep - 1
-        else:
-            best, low = text + _left_out_line(total - keep), keep + 1
-    if best is None:
-        raise NotesError(
-            f"{template_name} renders more than {MAX_NOTES_BYTES:,} bytes even without any items",
-            "make the template print less",
+    # The size grows with the items kept: aim a little below the limit along the line through the last
+    # two sizes seen (starting from no items, no bytes). A bisection took 9 s on 11,198 changes of
+    # angular-cli; this renders three or four times.
+    seen = [(0, 0), (total, size)]
+    keep = int(total * MAX_NOTES_BYTES / size)
+    for _ in range(_ATTEMPTS):
+        limit = MAX_NOTES_BYTES - len(_left_out_line(total - keep))
+        text, size = _render_at_most(
+            compiled, _first_items(notes, keep), changes, limit=limit, measure=_MEASURE_BYTES
         )
-    return best
+        if text is not None:
+            return text + _left_out_line(total - keep)
+        if keep == 0:
+            break
+        seen = [seen[-1], (keep, size)]
+        (k1, s1), (k2, s2) = sorted(seen)
+        slope = (s2 - s1) / (k2 - k1) if k2 > k1 and s2 > s1 else size / keep
+        keep = max(0, min(keep - 1, int(k1 + (limit * 0.99 - s1) / slope)))
+    raise NotesError(
+        f"{template_name} renders more than {MAX_NOTES_BYTES:,} bytes even without any items",
+        "make the template print less",
+    )
+
+
+# How far the first rendering goes to learn how big the whole notes are; the attempts to fit after it.
+_MEASURE_BYTES = 8 * MAX_NOTES_BYTES
+_ATTEMPTS = 8
 
 
 def _render_at_most(
-    compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet, *, reserve: int = 0
-) -> str | None:
-    """The rendered notes, or None when they take more than MAX_NOTES_BYTES (less `reserve`); stops
-    generating as soon as they do, so a template printing 50 MB costs no more than one printing 500 kB."""
-    limit = MAX_NOTES_BYTES - reserve
+    compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet, *, limit: int, measure: int = 0
+) -> tuple[str | None, int]:
+    """The rendered notes if they fit in `limit` bytes, else None and their size (or at least
+    `measure`). Generation stops there, so a template printing 50 MB costs no more than 4 MB."""
     chunks: list[str] = []
     size = 0
+    stop = max(limit, measure)
     # A generator (Jinja2 types it as an Iterator): closed as soon as the notes are too big.
-    with contextlib.closing(
-        cast("Generator[str, None, None]", compiled.generate(notes=notes, changes=changes))
-    ) as stream:
+    generator = cast("Generator[str, None, None]", compiled.generate(notes=notes, changes=changes))
+    with contextlib.closing(generator) as stream:
         for chunk in stream:
-            size += len(chunk)  # characters: a lower bound of the bytes
-            if size > limit:
-                return None
+            size += len(chunk.encode("utf-8"))
+            if size > stop:
+                return None, size
             chunks.append(chunk)
     text = strip_invisible(re.sub(r"\n{3,}", "\n\n", "".join(chunks)).rstrip("\n") + "\n")
-    return text if len(text.encode("utf-8")) <= limit else None
+    size = len(text.encode("utf-8"))
+    return (text if size <= limit else None), size
 
 
 def _first_items(notes: ReleaseNotes, keep: int) -> ReleaseNotes:
