@@ -479,11 +479,11 @@ def _endpoint(raw: Mapping[str, str], name: str) -> str:
         return ""
     try:
         parts = urlsplit(value)
-        host = parts.hostname or ""
+        scheme, host = parts.scheme, parts.hostname or ""
         parts.port  # noqa: B018 - a port that is not a number raises here
-    except ValueError:
-        host = ""
-    if parts.scheme not in ("http", "https") or not host or re.search(r"[\s\\]", value):
+    except ValueError:  # "http://[::1", "http://x:port"
+        scheme = host = ""
+    if scheme not in ("http", "https") or not host or re.search(r"[\s\\]", value):
         raise SettingsError(f"input '{name}' must be an http(s) URL, not '{value}'")
     if _is_metadata_host(host):
         raise SettingsError(

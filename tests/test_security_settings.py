@@ -61,7 +61,7 @@ def test_model_servers_keep_working(tmp_path: Path, url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "gopher://x/", "http://", "http://a b/", "http://x:port/"]
+    "url", ["file:///etc/passwd", "gopher://x/", "http://", "http://a b/", "http://x:port/", "http://[::1"]
 )
 def test_other_schemes_and_broken_urls_are_refused(tmp_path: Path, url: str) -> None:
     with pytest.raises(SettingsError, match="must be an http\\(s\\) URL"):
