@@ -400,15 +400,11 @@ def config_file_with_nul(tmp_path: Path) -> Verdict:
 
 
 def base_url_metadata_address(tmp_path: Path) -> Verdict:
+    """Other spellings of the address: tests/test_security_settings.py."""
+    run = run_action(tmp_path, {"github-token": TOKEN, "base-url": "http://[::ffff:a9fe:a9fe]/latest"})
     verdict = Verdict()
-    for n, url in enumerate(
-        ("http://169.254.169.254/latest/meta-data", "http://[::ffff:a9fe:a9fe]/v1", "http://2852039166/")
-    ):
-        (tmp_path / str(n)).mkdir()
-        run = run_action(tmp_path / str(n), {"github-token": TOKEN, "base-url": url})
-        one_clear_error(verdict, run, "input 'base-url' points at a cloud metadata address")
-        finish(verdict, run, None)
-    return verdict
+    one_clear_error(verdict, run, "input 'base-url' points at a cloud metadata address")
+    return finish(verdict, run, None)
 
 
 def secret_with_a_line_break(tmp_path: Path) -> Verdict:
@@ -546,17 +542,15 @@ def one_megabyte_commit_subject(tmp_path: Path) -> Verdict:
 
 
 def failure_log_outside_the_workspace(tmp_path: Path) -> Verdict:
+    """An absolute path: tests/test_security_settings.py."""
+    run = run_action(tmp_path, {"github-token": TOKEN, "failure-log": "../outside.log"})
     verdict = Verdict()
-    for n, value in enumerate((str(tmp_path / "outside.log"), "../outside.log")):
-        (tmp_path / str(n)).mkdir()
-        run = run_action(tmp_path / str(n), {"github-token": TOKEN, "failure-log": value})
-        one_clear_error(verdict, run, "input 'failure-log' must be a path inside the workspace")
-        default = run.workspace / "logs/patch_failures.log"
-        verdict.check(default.is_file(), "no failure log at the default place")
-        verdict.check(not (tmp_path / "outside.log").exists(), "a file was written outside the workspace")
-        verdict.check(not (run.workspace.parent / "outside.log").exists(), "a file was written outside")
-        finish(verdict, run, None)
-    return verdict
+    one_clear_error(verdict, run, "input 'failure-log' must be a path inside the workspace")
+    verdict.check(
+        (run.workspace / "logs/patch_failures.log").is_file(), "no failure log at the default place"
+    )
+    verdict.check(not (tmp_path / "outside.log").exists(), "a file was written outside the workspace")
+    return finish(verdict, run, None)
 
 
 def files_belong_to_the_workspace_owner(tmp_path: Path) -> Verdict:

@@ -95,6 +95,12 @@ def test_a_config_file_over_64_kib_is_refused() -> None:
         parse_config("instructions: " + "x" * MAX_CONFIG_BYTES + "\n")
 
 
+@pytest.mark.parametrize("value", ["/tmp/x.log", "C:/x.log", "logs/../../x.log"])
+def test_a_failure_log_outside_the_workspace_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match="input 'failure-log' must be a path inside the workspace"):
+        load(workspace=tmp_path, env={}, inputs={"failure-log": value})
+
+
 def test_a_multi_line_secret_is_redacted_line_by_line() -> None:
     redact = Redactor(["first-line-of-key\nsecond-line-of-key\n"])
     assert redact("a first-line-of-key b second-line-of-key c") == "a *** b *** c"

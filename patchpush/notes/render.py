@@ -139,7 +139,7 @@ def _clipped(compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet,
 
 
 # How far the first rendering goes to learn how big the whole notes are; the attempts to fit after it.
-_MEASURE_BYTES = 8 * MAX_NOTES_BYTES
+_MEASURE_BYTES = 4 * MAX_NOTES_BYTES
 _ATTEMPTS = 8
 
 
@@ -147,7 +147,7 @@ def _render_at_most(
     compiled: jinja2.Template, notes: ReleaseNotes, changes: ChangeSet, *, limit: int, measure: int = 0
 ) -> tuple[str | None, int]:
     """The rendered notes if they fit in `limit` bytes, else None and their size (or at least
-    `measure`). Generation stops there, so a template printing 50 MB costs no more than 4 MB."""
+    `measure`). Generation stops there, so a template printing 50 MB costs no more than 2 MB."""
     chunks: list[str] = []
     size = 0
     stop = max(limit, measure)
