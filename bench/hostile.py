@@ -26,7 +26,8 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.hostile_cases import CASES, Verdict  # noqa: E402
+from tests.hostile_cases import CASES  # noqa: E402
+from tests.hostile_checks import Verdict  # noqa: E402
 
 
 class Figures(NamedTuple):

@@ -6,69 +6,17 @@ the checks below look for the same, a little more strictly than GitHub does.
 
 from __future__ import annotations
 
-import re
-from html.parser import HTMLParser
-
-import cmarkgfm
 from hypothesis import given
 from hypothesis import strategies as st
 
 from patchpush.notes.render import safe_text
-
-# What GitHub reads as a ping, a little wider: any `@` + alphanumeric after a non-alphanumeric.
-_LIVE_MENTION = re.compile(r"(?:^|[^A-Za-z0-9])@[A-Za-z0-9]")
-_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
-
-
-class _Rendered(HTMLParser):
-    """The rendered HTML as GitHub's mention filter sees it: text outside a, code and pre."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[str] = []
-        self.open: list[str] = []
-        self.live_text: list[str] = []
-        self.all_text: list[str] = []
-        self.comments: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        if tag not in ("br", "hr", "img", "input"):
-            self.open.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.open:
-            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
-
-    def handle_data(self, data: str) -> None:
-        self.all_text.append(data)
-        if not {"a", "code", "pre"} & set(self.open):
-            self.live_text.append(data)
-
-    def handle_comment(self, data: str) -> None:
-        self.comments.append(data)
-
-
-def rendered(markdown: str) -> _Rendered:
-    page = _Rendered()
-    page.feed(cmarkgfm.github_flavored_markdown_to_html(markdown))
-    page.close()
-    return page
+from tests.hostile_checks import markdown_problems, rendered
 
 
 def assert_inert(markdown: str) -> None:
-    page = rendered(markdown)
-    assert "img" not in page.tags, markdown
-    assert not any("raw HTML omitted" in c for c in page.comments), markdown
-    for text in page.live_text:
-        assert not _LIVE_MENTION.search(text), (markdown, text)
-    assert not _INVISIBLE.search("".join(page.all_text)), markdown
+    assert markdown_problems(markdown) == [], markdown
 
 
-# Text of every shape a commit or a model writes, weighted towards what Markdown treats specially.
 # (Split from one string: a literal list of fifty one-character strings reads worse.)
 _MARKDOWN = r"""` `` ``` \ @ @alice @octo-org/team < > <b> </b> ![ ! [ ] ( ) x.png * _ & &#64; &#x40;
     &commat; &lt; &#x200B; a foo é www. .com www.x.com/ https://a.b/ ftp:// mailto: a.b@c.d http://

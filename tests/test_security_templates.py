@@ -15,7 +15,7 @@ import pytest
 from patchpush.errors import NotesError
 from patchpush.models import Change, ChangeSet, NoteItem, ReleaseNotes, Section
 from patchpush.notes.render import MAX_NOTES_BYTES, render_text
-from tests.hostile_cases import markdown_problems
+from tests.hostile_checks import markdown_problems
 
 SHA = "a" * 40
 
