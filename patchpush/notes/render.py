@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any, TextIO, cast
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from markupsafe import Markup
 
 from patchpush.errors import NotesError
@@ -54,6 +55,11 @@ def render(
             text = _clipped(compiled, notes, changes, template_name)
     except NotesError:
         raise
+    except SecurityError as exc:
+        raise NotesError(
+            f"cannot render {template_name}: {_one_line(exc)}",
+            "templates run in a sandbox: use the variables and filters the README lists",
+        ) from exc
     except jinja2.TemplateError as exc:
         raise NotesError(
             f"cannot render {template_name}: {_one_line(exc)}", "fix the template's syntax or variable names"
