@@ -454,7 +454,14 @@ def _repo_relative(name: str, value: str) -> str:
         raise SettingsError(f"input '{name}' must be relative to the repository root, not '{value}'")
     if ".." in path.parts:
         raise SettingsError(f"input '{name}' must stay inside the repository, not '{value}'")
+    _outside_git(name, path, value)
     return str(path)
+
+
+def _outside_git(name: str, path: PurePosixPath, value: str) -> None:
+    # Written into .git/ (config, hooks), text from commits would change what git does in a clone.
+    if any(part.lower() == ".git" for part in path.parts):
+        raise SettingsError(f"input '{name}' must not point into .git/, not '{value}'")
 
 
 def _file(value: str) -> str:
@@ -555,6 +562,7 @@ def _failure_log(workspace: Path, value: str) -> Path:
             f"input 'failure-log' must be a path inside the workspace, not '{value}'",
             f"give a relative path such as {DEFAULTS['failure-log']}",
         )
+    _outside_git("failure-log", path, value)
     return workspace / path
 
 

@@ -101,6 +101,12 @@ def test_a_failure_log_outside_the_workspace_is_refused(tmp_path: Path, value: s
         load(workspace=tmp_path, env={}, inputs={"failure-log": value})
 
 
+@pytest.mark.parametrize("name", ["file", "template", "failure-log"])
+def test_no_path_points_into_git(tmp_path: Path, name: str) -> None:
+    with pytest.raises(SettingsError, match=f"input '{name}' must not point into .git/"):
+        load(workspace=tmp_path, env={}, inputs={name: ".git/config"})
+
+
 def test_a_multi_line_secret_is_redacted_line_by_line() -> None:
     redact = Redactor(["first-line-of-key\nsecond-line-of-key\n"])
     assert redact("a first-line-of-key b second-line-of-key c") == "a *** b *** c"
