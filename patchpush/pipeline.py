@@ -14,6 +14,7 @@ from patchpush.models import ChangeSet, ReleaseNotes, RunReport
 from patchpush.notes import NotesWriter, coverage
 from patchpush.publish import MarkerMoved, Publisher
 from patchpush.publish.document import last_described, merge, wrap
+from patchpush.report import redact_published
 from patchpush.settings import Settings
 
 
@@ -264,12 +265,14 @@ def _write(
     generated.notes = notes
     from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
 
-    generated.markdown = render_text(
+    markdown = render_text(
         notes,
         changes,
         template=generated.template,
         template_name=settings.template or "the built-in template",
     )
+    # The one place every published text comes from: file, release body, pull request, outputs.
+    generated.markdown = redact_published(markdown, settings.secrets())
     return notes, generated.markdown, repaired
 
 
