@@ -1,35 +1,53 @@
 """Collect through the GitHub API, no checkout needed: GraphQL history pages of 100 commits, each
-commit with its pull request, so a range of N commits costs about N/100 requests, never N."""
+commit with its pull requests, so a range of N commits costs about N/100 requests, never N.
+
+The commits it hands to `select()` are the ones the git collector hands it for the same history: the
+range is `base..head` (collect/history_walk.py), every parent is listed (octopus merges), the date is the
+author's, and a commit belongs to the pull request its message names, as on a clone. The API adds what
+only GitHub knows about that pull request: its title, body, labels and author.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 from github.GithubException import GithubException
 
 from patchpush.collect import RangeRequest
-from patchpush.collect.conventional import parse, paths_selected
+from patchpush.collect.conventional import OWN_TRAILER, parse, paths_selected
+from patchpush.collect.history_walk import HistoryWalk
 from patchpush.collect.selection import select, with_pull_request
 from patchpush.errors import CollectError
-from patchpush.github_client import GitHubClient, translate
+from patchpush.github_client import GitHubClient, is_query_timeout, translate
 from patchpush.models import Change, ChangeSet
 
-PAGE = 100  # GitHub's maximum for `first`
+# History page sizes: GitHub's maximum first; a query that times out is asked again for fewer commits
+# (release-please#2679), and the smaller size is kept for the rest of the range.
+PAGE_SIZES = (100, 50, 25, 10)
+# A commit can be associated with several pull requests (open ones, others against other bases); asking
+# for one picks an unrelated PR (release-drafter#1354).
+PULLS_PER_COMMIT = 10
 _NO_PULLS = (
     "the token may not read pull requests, so the notes use commit messages only; "
     "add `pull-requests: read` to the job's permissions for pull request titles, bodies and labels"
 )
 _COMMIT = """
-  oid message committedDate
-  author { name email user { login } }
-  parents(first: 2) { nodes { oid } }
-  associatedPullRequests(first: 1) @include(if: $withPulls) {
-    nodes { number title body author { login } labels(first: 20) { nodes { name } } }
+  oid message
+  author { name email date user { login } }
+  parents(first: 100) { nodes { oid } }
+  associatedPullRequests(first: __PULLS__) @include(if: $withPulls) {
+    nodes {
+      number title body merged baseRefName mergeCommit { oid }
+      author { __typename login }
+      labels(first: 20) { nodes { name } }
+    }
   }
-"""
+""".replace("__PULLS__", str(PULLS_PER_COMMIT))
 _QUERY = """
 query($owner: String!, $name: String!, $head: String!, $after: String, $since: GitTimestamp,
-      $base: String!, $hasBase: Boolean!, $withTags: Boolean!, $withPulls: Boolean!) {
+      $first: Int!, $base: String!, $hasBase: Boolean!, $withTags: Boolean!, $withPulls: Boolean!) {
   repository(owner: $owner, name: $name) {
     url
     base: object(expression: $base) @include(if: $hasBase) { oid }
@@ -40,7 +58,7 @@ query($owner: String!, $name: String!, $head: String!, $after: String, $since: G
     head: object(expression: $head) {
       ... on Commit {
         oid
-        history(first: __PAGE__, after: $after, since: $since) {
+        history(first: $first, after: $after, since: $since) {
           pageInfo { hasNextPage endCursor }
           nodes { __COMMIT_FIELDS__ }
         }
@@ -48,7 +66,7 @@ query($owner: String!, $name: String!, $head: String!, $after: String, $since: G
     }
   }
 }
-""".replace("__PAGE__", str(PAGE)).replace("__COMMIT_FIELDS__", _COMMIT)
+""".replace("__COMMIT_FIELDS__", _COMMIT)
 _BREAKING_LABELS = {"breaking", "breaking-change", "breaking change", "semver:major", "major"}
 _LABEL_TYPES = {
     "bug": "fix",
@@ -80,26 +98,28 @@ class GitHubApiSource:
             "since": request.since.date.isoformat()
             if request.since.kind == "date" and request.since.date
             else None,
+            "first": PAGE_SIZES[0],
             "base": base_expr,
             "hasBase": bool(base_expr),
             "withTags": True,
             "withPulls": True,
         }
-        raw: list[dict[str, Any]] = []
-        base: str | None = None
+        nodes: dict[str, dict[str, Any]] = {}
+        walk = HistoryWalk()
+        tag_targets: set[str] = set()
         head = ""
         head_tag: str | None = None
-        stop_at: set[str] = set()
-        truncated = False
         warnings: list[str] = []
         while True:
-            repository = self._query(variables, head_expr)
+            repository = self._page(variables, head_expr)
             if not variables["withPulls"] and not warnings:
                 warnings.append(_NO_PULLS)
             if variables["withTags"]:
                 tags = _tag_targets(repository.get("tags"))
                 head = repository["head"]["oid"]
-                head_tag = next((t for t, oid in tags if oid == head), None)
+                head_tag = _tag_at(tags, head)
+                # As the git collector: a tag on the head is this release, so the base is the one before.
+                tag_targets = {oid for _, oid in tags if oid != head}
                 if base_expr:
                     if not repository.get("base"):
                         raise CollectError(
@@ -107,42 +127,39 @@ class GitHubApiSource:
                             f"{self._client.repository}",
                             "check the name",
                         )
-                    base = repository["base"]["oid"]
-                    stop_at = {base}
+                    walk = HistoryWalk(base=repository["base"]["oid"])
+                elif auto and request.last_described:
+                    walk = HistoryWalk(base=request.last_described)
                 elif auto:
-                    # As `git describe` does: stop at the last described commit, else the newest tag.
-                    stop_at = (
-                        {request.last_described}
-                        if request.last_described
-                        else {oid for _, oid in tags if oid != head}
-                    )
+                    walk = HistoryWalk(tags=tag_targets)
                 variables["withTags"] = False
             history = repository["head"]["history"]
-            done = False
             for node in history["nodes"]:
-                if node["oid"] in stop_at:
-                    base = node["oid"] if auto else base
-                    done = True
+                nodes[node["oid"]] = node
+                walk.add(node["oid"], _parents(node))
+                if walk.done or walk.candidates > request.max_commits:
                     break
-                if len(raw) == request.max_commits:
-                    truncated = done = True
-                    break
-                raw.append(node)
-            if done or not history["pageInfo"]["hasNextPage"]:
+            if walk.done or walk.candidates > request.max_commits or not history["pageInfo"]["hasNextPage"]:
                 break
             variables["after"] = history["pageInfo"]["endCursor"]
-        changes = [_change(node) for node in raw]
+        if auto and request.last_described and not walk.seen_base and not walk.done:
+            # The last described commit is not in this history (it was rewritten): as the git collector
+            # does, fall back to the newest tag, over the history already read (all of it).
+            walk = _replay(walk, HistoryWalk(tags=tag_targets))
+        in_range = walk.in_range()
+        truncated = len(in_range) > request.max_commits
+        branch = request.branch or self._client.branch
+        changes = [_change(nodes[sha], branch=branch) for sha in in_range[: request.max_commits]]
+        changes = self._with_files(changes, request)
         if request.include_paths or request.exclude_paths:
             changes = [
-                c
-                for c in changes
-                if paths_selected(self._files(c.sha), request.include_paths, request.exclude_paths)
+                c for c in changes if paths_selected(c.files, request.include_paths, request.exclude_paths)
             ]
         kept, excluded, newest = select(changes, request)
         return ChangeSet(
             repository=self._client.repository,
             head=head,
-            base=base,
+            base=walk.base if walk.base is not None and (walk.seen_base or base_expr) else None,
             changes=tuple(kept),
             web_url=self._client.web_url,
             head_tag=head_tag,
@@ -152,8 +169,26 @@ class GitHubApiSource:
             warnings=tuple(warnings),
         )
 
-    def _query(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
+    def _page(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
+        """One history page; a page that times out is asked again smaller, down to PAGE_SIZES[-1]."""
+        while True:
+            try:
+                return self._query(variables, head_expr)
+            except GithubException as exc:
+                smaller = [size for size in PAGE_SIZES if size < variables["first"]]
+                if not is_query_timeout(exc) or not smaller:
+                    raise translate(
+                        exc, doing=self._doing(head_expr, variables["first"]), error=CollectError
+                    ) from exc
+                variables["first"] = smaller[0]
+
+    def _doing(self, head_expr: str, page: int) -> str:
         what = f"reading the history of {self._client.repository}@{head_expr}"
+        return what if page == PAGE_SIZES[0] else f"{what} ({page} commits a page)"
+
+    def _query(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
+        """Raises GithubException for what `_page` may retry smaller; every other failure as ours."""
+        what = self._doing(head_expr, variables["first"])
         try:
             data = self._client.graphql(_QUERY, variables)
         except GithubException as exc:
@@ -166,7 +201,7 @@ class GitHubApiSource:
                 raise CollectError(
                     f"cannot find {self._client.repository}", "check the repository name"
                 ) from exc
-            raise translate(exc, doing=what, error=CollectError) from exc
+            raise
         except Exception as exc:  # transport errors from requests/urllib3
             raise translate(exc, doing=what, error=CollectError) from exc
         repository = data.get("repository")
@@ -177,9 +212,20 @@ class GitHubApiSource:
             )
         return dict(repository)
 
+    def _with_files(self, changes: list[Change], request: RangeRequest) -> list[Change]:
+        """Fill `files` where a rule needs them: every commit under path filters, else only commits
+        carrying our trailer (our own only if they touch nothing but the notes file; issue 9)."""
+        filtered = bool(request.include_paths or request.exclude_paths)
+        return [
+            dataclasses.replace(c, files=tuple(self._files(c.sha)))
+            if filtered or OWN_TRAILER in c.body
+            else c
+            for c in changes
+        ]
+
     def _files(self, sha: str) -> list[str]:
-        # Path filters need each commit's files; the API has no per-commit file list in bulk,
-        # so this costs one request per commit (README: "Path filters").
+        # The API has no per-commit file list in bulk, so this costs one request per commit
+        # (README: "Path filters").
         try:
             return [f.filename for f in self._client.repo().get_commit(sha).files]
         except Exception as exc:
@@ -206,7 +252,28 @@ def _tag_targets(tags: dict[str, Any] | None) -> list[tuple[str, str]]:
     return found
 
 
-def _change(node: dict[str, Any]) -> Change:
+def _tag_at(tags: list[tuple[str, str]], sha: str) -> str | None:
+    """The highest version among the tags on `sha`, as `git tag --points-at --sort=-v:refname`."""
+    names = [name for name, oid in tags if oid == sha]
+    return max(names, key=_version_key) if names else None
+
+
+def _version_key(name: str) -> tuple[tuple[int, int | str], ...]:
+
+    return tuple((1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", name) if part)
+
+
+def _parents(node: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(p["oid"] for p in node["parents"]["nodes"])
+
+
+def _replay(old: HistoryWalk, new: HistoryWalk) -> HistoryWalk:
+    for sha, parents in old.listed():
+        new.add(sha, parents)
+    return new
+
+
+def _change(node: dict[str, Any], *, branch: str) -> Change:
     author = node.get("author") or {}
     change = parse(
         sha=node["oid"],
@@ -214,33 +281,53 @@ def _change(node: dict[str, Any]) -> Change:
         author_name=author.get("name") or "",
         author_email=author.get("email") or "",
         author_login=(author.get("user") or {}).get("login"),
-        date=node.get("committedDate", ""),
-        parents=tuple(p["oid"] for p in node["parents"]["nodes"]),
+        # The author's date, as `git log --format=%aI` gives it.
+        date=_git_date(author.get("date") or ""),
+        parents=_parents(node),
     )
-    prs = node.get("associatedPullRequests", {}).get("nodes") or []
-    if not prs:
+    pr = _pull_request(node, change.pr_number, branch)
+    if pr is None:
         return change
-    pr = prs[0]
-    labels = [label["name"] for label in pr.get("labels", {}).get("nodes", [])]
+    labels = [label["name"] for label in (pr.get("labels") or {}).get("nodes", [])]
     change = with_pull_request(
         change,
         number=pr["number"],
         title=pr.get("title"),
         body=pr.get("body"),
         labels=labels,
-        author=(pr.get("author") or {}).get("login"),
+        author=_login(pr.get("author")),
     )
     lowered = {label.lower() for label in labels}
     if lowered & _BREAKING_LABELS and not change.breaking:
-        change = _replace(change, breaking=True)
+        change = dataclasses.replace(change, breaking=True)
     if change.type is None:
-        label_type = next((_LABEL_TYPES[x] for x in lowered if x in _LABEL_TYPES), None)
+        label_type = next((_LABEL_TYPES[x] for x in sorted(lowered) if x in _LABEL_TYPES), None)
         if label_type:
-            change = _replace(change, type=label_type)
+            change = dataclasses.replace(change, type=label_type)
     return change
 
 
-def _replace(change: Change, **fields: Any) -> Change:
-    import dataclasses
+def _pull_request(node: dict[str, Any], number: int | None, branch: str) -> dict[str, Any] | None:
+    """The pull request that brought this commit, among those GitHub associates with it.
 
-    return dataclasses.replace(change, **fields)
+    Only the pull request the commit's message names (merge or squash subject) is taken, so that a
+    commit belongs to the same PR through the API as on a clone (rebase-merged commits name none). Of
+    the candidates, the merged one whose base is the described branch wins; an open PR that holds the
+    commit, or one merged into another branch first, never does (release-drafter#1354)."""
+    if number is None:
+        return None
+    nodes = ((node.get("associatedPullRequests") or {}).get("nodes")) or []
+    named = [pr for pr in nodes if pr.get("number") == number]
+    return max(named, key=lambda pr: (bool(pr.get("merged")), pr.get("baseRefName") == branch), default=None)
+
+
+def _login(actor: dict[str, Any] | None) -> str | None:
+    """An actor's login as REST and commit e-mails spell it: GraphQL names apps without "[bot]"."""
+    if not actor or not actor.get("login"):
+        return None
+    login = str(actor["login"])
+    return f"{login}[bot]" if actor.get("__typename") == "Bot" and not login.endswith("[bot]") else login
+
+
+def _git_date(value: str) -> str:
+    return value[:-1] + "+00:00" if value.endswith("Z") else value
