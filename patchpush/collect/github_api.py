@@ -259,7 +259,6 @@ def _tag_at(tags: list[tuple[str, str]], sha: str) -> str | None:
 
 
 def _version_key(name: str) -> tuple[tuple[int, int | str], ...]:
-
     return tuple((1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", name) if part)
 
 
