@@ -159,7 +159,7 @@ class GitHubApiSource:
         return ChangeSet(
             repository=self._client.repository,
             head=head,
-            base=walk.base if walk.base is not None and (walk.seen_base or base_expr) else None,
+            base=walk.base if base_expr or walk.done or walk.seen_base else None,
             changes=tuple(kept),
             web_url=self._client.web_url,
             head_tag=head_tag,
