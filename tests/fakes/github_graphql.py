@@ -146,8 +146,10 @@ input CommitAuthor { emails: [String!] }
 type Commit implements GitObject & Node {
   abbreviatedOid: String!
   additions: Int!
-  associatedPullRequests(after: String, before: String, first: Int, last: Int,
-                         orderBy: PullRequestOrder = {field: CREATED_AT, direction: ASC}): PullRequestConnection
+  associatedPullRequests(
+    after: String, before: String, first: Int, last: Int,
+    orderBy: PullRequestOrder = {field: CREATED_AT, direction: ASC}
+  ): PullRequestConnection
   author: GitActor
   authoredByCommitter: Boolean!
   authoredDate: DateTime!

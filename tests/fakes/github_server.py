@@ -325,7 +325,9 @@ class GitHubEmulator:
         (`git rev-list first-parent..other-parents`), as GitHub records them. An `open` or `closed`
         (unmerged) PR has no merge commit: give it `commits`."""
         self.git.warm()  # one `git log --all` instead of a git process per pull request
-        merge_sha = (self.git.resolve_commit(merge_commit_sha) or merge_commit_sha) if merge_commit_sha else None
+        merge_sha = (
+            (self.git.resolve_commit(merge_commit_sha) or merge_commit_sha) if merge_commit_sha else None
+        )
         known = merge_sha is not None and self.git.resolve_commit(merge_sha) is not None
         parents = self.git.commit(merge_sha).parents if merge_sha and known else ()
         if commits is None and len(parents) >= 2:
@@ -415,6 +417,11 @@ class GitHubEmulator:
     def reset_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    @property
+    def rate_reset(self) -> int:
+        """When the rate limits reset (epoch seconds), as x-ratelimit-reset says."""
+        return self._reset_at
 
     @property
     def requests(self) -> list[RecordedRequest]:
