@@ -48,7 +48,13 @@ class HistoryWalk:
 
     @property
     def done(self) -> bool:
-        return self.base is not None and self._pending <= self._uninteresting
+        # With nothing pending the whole history was listed: done only if the base was in it (a base
+        # that is no ancestor of the head, a rewritten history, leaves the caller to decide).
+        return (
+            self.base is not None
+            and self._pending <= self._uninteresting
+            and (bool(self._pending) or self.base in self._parents)
+        )
 
     @property
     def seen_base(self) -> bool:

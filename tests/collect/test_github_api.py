@@ -233,3 +233,19 @@ def test_a_spent_graphql_limit_names_the_reset_time(repo: GitRepo, tmp_path: Pat
     assert answer.status == 200  # GitHub's GraphQL answers a spent limit with 200 and a RATE_LIMITED error
     assert "rate limit exhausted while reading the history" in failure.value.message
     assert "resets at " in failure.value.message and "UTC" in failure.value.message
+
+
+def test_the_last_described_commit_starts_the_range_and_a_rewritten_one_falls_back_to_the_tag(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.commit("chore: initial import")
+    repo.tag("v1.0.0")
+    described = repo.commit("feat: described last time")
+    repo.commit("fix: new since then")
+    git, api = both(repo, tmp_path, last_described=described)
+    assert shape(api) == shape(git)
+    assert api.base == described and [c.subject for c in api.changes] == ["fix: new since then"]
+    gone = "f" * 40  # history was rewritten: the recorded commit is no ancestor of the head any more
+    git, api = both(repo, tmp_path / "again", last_described=gone)
+    assert shape(api) == shape(git)
+    assert api.base == repo.git("rev-parse", "v1.0.0") and len(api.changes) == 2

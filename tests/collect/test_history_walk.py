@@ -100,3 +100,11 @@ def test_a_commit_listed_before_its_uninteresting_child_is_left_out() -> None:
     for sha in ["m", "x", "base", "y", "r"]:
         walk.add(sha, dag[sha])
     assert walk.in_range() == ["m"]
+
+
+@given(dags())
+def test_a_base_outside_the_history_is_never_done(graph: tuple[Dag, list[str]]) -> None:
+    dag, order = graph
+    walk = walk_until_done(HistoryWalk(base="rewritten"), dag, order)
+    assert not walk.done and not walk.seen_base
+    assert walk.in_range() == order
