@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from github.GithubException import GithubException
 
-from patchpush.collect import RangeRequest
+from patchpush.collect import RangeRequest, selection
 from patchpush.collect.conventional import OWN_TRAILER, parse, paths_selected
 from patchpush.collect.history_walk import HistoryWalk
-from patchpush.collect.selection import select, with_pull_request
+from patchpush.collect.selection import with_pull_request
 from patchpush.errors import CollectError
 from patchpush.github_client import GitHubClient, is_query_timeout, translate
-from patchpush.models import Change, ChangeSet
+from patchpush.models import Change, ChangeSet, LeftOut
 
 # History page sizes: GitHub's maximum first; a query that times out is asked again for fewer commits
 # (release-please#2679), and the smaller size is kept for the rest of the range.
@@ -151,11 +152,17 @@ class GitHubApiSource:
         branch = request.branch or self._client.branch
         changes = [_change(nodes[sha], branch=branch) for sha in in_range[: request.max_commits]]
         changes = self._with_files(changes, request)
+        touching = None
         if request.include_paths or request.exclude_paths:
-            changes = [
-                c for c in changes if paths_selected(c.files, request.include_paths, request.exclude_paths)
-            ]
-        kept, excluded, newest = select(changes, request)
+            # As the git collector: the commits (not merges) that change a wanted path; a PR keeps its
+            # item when any of its commits does.
+            touching = {
+                c.sha
+                for c in changes
+                if len(c.parents) < 2
+                and paths_selected(c.files, request.include_paths, request.exclude_paths)
+            }
+        kept, left_out, excluded, newest = _select(changes, request, touching)
         return ChangeSet(
             repository=self._client.repository,
             head=head,
@@ -167,6 +174,7 @@ class GitHubApiSource:
             excluded=excluded,
             newest=newest,
             warnings=tuple(warnings),
+            left_out=tuple(left_out),
         )
 
     def _page(self, variables: dict[str, Any], head_expr: str) -> dict[str, Any]:
@@ -213,12 +221,12 @@ class GitHubApiSource:
         return dict(repository)
 
     def _with_files(self, changes: list[Change], request: RangeRequest) -> list[Change]:
-        """Fill `files` where a rule needs them: every commit under path filters, else only commits
+        """Fill `files` where a rule needs them: every commit but merges under path filters, and commits
         carrying our trailer (our own only if they touch nothing but the notes file; issue 9)."""
         filtered = bool(request.include_paths or request.exclude_paths)
         return [
             dataclasses.replace(c, files=tuple(self._files(c.sha)))
-            if filtered or OWN_TRAILER in c.body
+            if (filtered and len(c.parents) < 2) or OWN_TRAILER in c.body
             else c
             for c in changes
         ]
@@ -230,6 +238,24 @@ class GitHubApiSource:
             return [f.filename for f in self._client.repo().get_commit(sha).files]
         except Exception as exc:
             raise translate(exc, doing=f"reading the files of commit {sha[:7]}", error=CollectError) from exc
+
+
+def _select(
+    changes: list[Change], request: RangeRequest, touching: set[str] | None
+) -> tuple[Sequence[Change], Sequence[LeftOut], int, str | None]:
+    """The shared rules, called exactly as the git collector calls them.
+
+    Bridge for merging issue 8's selection: its `choose` also names what each rule left out and takes
+    the path-filtered commits; once it is on main, call `choose(changes, request, touching=touching)`
+    here directly and drop the fallback."""
+    choose = getattr(selection, "choose", None)
+    if choose is not None:
+        chosen = choose(changes, request, touching=touching)
+        return chosen.changes, chosen.left_out, len(chosen.left_out), chosen.newest
+    if touching is not None:
+        changes = [c for c in changes if c.sha in touching or len(c.parents) >= 2]
+    kept, excluded, newest = selection.select(changes, request)
+    return kept, (), excluded, newest
 
 
 def _forbidden(exc: GithubException) -> bool:
