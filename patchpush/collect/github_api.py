@@ -21,7 +21,13 @@ from patchpush.collect.conventional import OWN_TRAILER, parse, paths_selected
 from patchpush.collect.history_walk import HistoryWalk
 from patchpush.collect.selection import with_pull_request
 from patchpush.errors import CollectError
-from patchpush.github_client import GitHubClient, is_query_timeout, translate
+from patchpush.github_client import (
+    QUERY_TIMEOUT_STATUSES,
+    GitHubClient,
+    error_message,
+    is_query_timeout,
+    translate,
+)
 from patchpush.models import Change, ChangeSet, LeftOut
 
 # History page sizes: GitHub's maximum first; a query that times out is asked again for fewer commits
@@ -183,10 +189,19 @@ class GitHubApiSource:
             try:
                 return self._query(variables, head_expr)
             except GithubException as exc:
-                smaller = [size for size in PAGE_SIZES if size < variables["first"]]
-                if not is_query_timeout(exc) or not smaller:
+                if not is_query_timeout(exc):
                     raise translate(
                         exc, doing=self._doing(head_expr, variables["first"]), error=CollectError
+                    ) from exc
+                smaller = [size for size in PAGE_SIZES if size < variables["first"]]
+                if not smaller:
+                    # PyGithub calls GraphQL's HTTP 200 error answer a 400: quote only GitHub's status.
+                    said = error_message(exc)
+                    said = f"{exc.status} {said}" if exc.status in QUERY_TIMEOUT_STATUSES else said
+                    raise CollectError(
+                        f"GitHub timed out reading the history of {self._client.repository}@{head_expr}, "
+                        f"even {variables['first']} commits a page ({said})",
+                        "run again later, or narrow the range with `since`",
                     ) from exc
                 variables["first"] = smaller[0]
 
