@@ -57,20 +57,20 @@ query($owner: String!, $name: String!, $head: String!, $after: String, $since: G
       $first: Int!, $base: String!, $hasBase: Boolean!, $withTags: Boolean!, $withPulls: Boolean!) {
   repository(owner: $owner, name: $name) {
     url
-    base: object(expression: $base) @include(if: $hasBase) { oid }
+    base: object(expression: $base) @include(if: $hasBase) { oid ... on Tag { target { oid } } }
     tags: refs(refPrefix: "refs/tags/", first: 100, orderBy: {field: TAG_COMMIT_DATE, direction: DESC})
         @include(if: $withTags) {
       nodes { name target { oid ... on Tag { target { oid } } } }
     }
-    head: object(expression: $head) {
-      ... on Commit {
-        oid
-        history(first: $first, after: $after, since: $since) {
-          pageInfo { hasNextPage endCursor }
-          nodes { __COMMIT_FIELDS__ }
-        }
-      }
-    }
+    # An annotated tag (`until: v1.2.0`) names a Tag object: its history is its commit's.
+    head: object(expression: $head) { ...history ... on Tag { target { ...history } } }
+  }
+}
+fragment history on Commit {
+  oid
+  history(first: $first, after: $after, since: $since) {
+    pageInfo { hasNextPage endCursor }
+    nodes { __COMMIT_FIELDS__ }
   }
 }
 """.replace("__COMMIT_FIELDS__", _COMMIT)
@@ -228,6 +228,11 @@ class GitHubApiSource:
         except Exception as exc:  # transport errors from requests/urllib3
             raise translate(exc, doing=what, error=CollectError) from exc
         repository = data.get("repository")
+        if repository and repository.get("head") and "history" not in repository["head"]:
+            repository = {**repository, "head": repository["head"].get("target") or {}}
+        if repository and repository.get("base"):
+            base = repository["base"]
+            repository = {**repository, "base": base.get("target") or base}
         if not repository or not repository.get("head") or "history" not in repository["head"]:
             raise CollectError(
                 f"'{head_expr}' is not a branch, tag or commit in {self._client.repository}",

@@ -251,3 +251,15 @@ def test_the_last_described_commit_starts_the_range_and_a_rewritten_one_falls_ba
     git, api = both(repo, tmp_path / "again", last_described=gone)
     assert shape(api) == shape(git)
     assert api.base == repo.git("rev-parse", "v1.0.0") and len(api.changes) == 2
+
+
+def test_annotated_tags_name_their_commits_for_since_and_until(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit("chore: initial import")
+    repo.git("tag", "-a", "-m", "One", "v1.0.0")
+    repo.commit("feat: in 1.1")
+    repo.git("tag", "-a", "-m", "One one", "v1.1.0")
+    repo.commit("fix: after 1.1")
+    git, api = both(repo, tmp_path, since=Since("ref", ref="v1.0.0"), until="v1.1.0")
+    assert shape(api) == shape(git)
+    assert [c.subject for c in api.changes] == ["feat: in 1.1"]
+    assert (api.base, api.head_tag) == (repo.git("rev-parse", "v1.0.0^{commit}"), "v1.1.0")
