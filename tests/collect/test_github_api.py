@@ -4,6 +4,7 @@ ChangeSet as the git collector for the same history, and the pull requests only 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from patchpush.errors import CollectError
 from patchpush.models import ChangeSet, Since
 from patchpush.settings import DEFAULT_BOTS
 from tests.collect.api_harness import api_changes, bare_copy, collect_through_api, emulated, shape
-from tests.fakes.github_server import GitHubEmulator
+from tests.fakes.github_server import Fault, GitHubEmulator
 from tests.gitrepo import GitRepo
 
 
@@ -263,3 +264,19 @@ def test_annotated_tags_name_their_commits_for_since_and_until(repo: GitRepo, tm
     assert shape(api) == shape(git)
     assert [c.subject for c in api.changes] == ["feat: in 1.1"]
     assert (api.base, api.head_tag) == (repo.git("rev-parse", "v1.0.0^{commit}"), "v1.1.0")
+
+
+def test_a_secondary_limit_too_long_to_wait_names_when_to_come_back(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit("fix: one")
+    bare = bare_copy(repo.path, tmp_path / "served.git")
+    with emulated(bare) as emu:
+        emu.add_fault(Fault("rate_limit", path="/graphql", retry_after=600, status=403))
+        with pytest.raises(CollectError) as failure:
+            api_changes(emu, request())
+    said = failure.value.message.split("resets at ")[1].split(" UTC")[0]
+    hours, minutes, seconds = (int(x) for x in said.split(":"))
+    now = datetime.now(UTC)
+    expected = (now + timedelta(seconds=600)).replace(microsecond=0)
+    told = expected.replace(hour=hours, minute=minutes, second=seconds)
+    # Retry-After's ten minutes, not x-ratelimit-reset's hour: the primary limit is not spent.
+    assert abs((told - expected).total_seconds() + 43_200) % 86_400 - 43_200 < 30
