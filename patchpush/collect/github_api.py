@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from github.GithubException import GithubException
@@ -41,7 +42,7 @@ _NO_PULLS = (
     "add `pull-requests: read` to the job's permissions for pull request titles, bodies and labels"
 )
 _COMMIT = """
-  oid message
+  oid message committedDate
   author { name email date user { login } }
   parents(first: 100) { nodes { oid } }
   associatedPullRequests(first: __PULLS__) @include(if: $withPulls) {
@@ -57,7 +58,9 @@ query($owner: String!, $name: String!, $head: String!, $after: String, $since: G
       $first: Int!, $base: String!, $hasBase: Boolean!, $withTags: Boolean!, $withPulls: Boolean!) {
   repository(owner: $owner, name: $name) {
     url
-    base: object(expression: $base) @include(if: $hasBase) { oid ... on Tag { target { oid } } }
+    base: object(expression: $base) @include(if: $hasBase) {
+      oid ... on Commit { committedDate } ... on Tag { target { oid ... on Commit { committedDate } } }
+    }
     tags: refs(refPrefix: "refs/tags/", first: 100, orderBy: {field: TAG_COMMIT_DATE, direction: DESC})
         @include(if: $withTags) {
       nodes { name target { oid ... on Tag { target { oid } } } }
@@ -111,12 +114,17 @@ class GitHubApiSource:
             "withTags": True,
             "withPulls": True,
         }
+        if auto and request.last_described:
+            variables.update(base=request.last_described, hasBase=True)
         nodes: dict[str, dict[str, Any]] = {}
         walk = HistoryWalk()
         tag_targets: set[str] = set()
         head = ""
         head_tag: str | None = None
         warnings: list[str] = []
+        base_date: datetime | None = None
+        base_reader: _BaseHistory | None = None
+        oldest: datetime | None = None  # the oldest commit the head's history listed so far
         while True:
             repository = self._page(variables, head_expr)
             if not variables["withPulls"] and not warnings:
@@ -127,26 +135,41 @@ class GitHubApiSource:
                 head_tag = _tag_at(tags, head)
                 # As the git collector: a tag on the head is this release, so the base is the one before.
                 tag_targets = {oid for _, oid in tags if oid != head}
-                if base_expr:
-                    if not repository.get("base"):
-                        raise CollectError(
-                            f"input 'since' names '{base_expr}', which is not a commit, tag or branch in "
-                            f"{self._client.repository}",
-                            "check the name",
-                        )
-                    walk = HistoryWalk(base=repository["base"]["oid"])
-                elif auto and request.last_described:
-                    walk = HistoryWalk(base=request.last_described)
+                found = repository.get("base")
+                if base_expr and not found:
+                    raise CollectError(
+                        f"input 'since' names '{base_expr}', which is not a commit, tag or branch in "
+                        f"{self._client.repository}",
+                        "check the name",
+                    )
+                if found:
+                    walk = HistoryWalk(base=found["oid"])
+                    base_date = _when(found.get("committedDate"))
                 elif auto:
+                    # No last described commit, or one this repository no longer has: the newest tag.
                     walk = HistoryWalk(tags=tag_targets)
-                variables["withTags"] = False
+                variables.update(withTags=False, hasBase=False)
             history = repository["head"]["history"]
             for node in history["nodes"]:
                 nodes[node["oid"]] = node
                 walk.add(node["oid"], _parents(node))
+                oldest = min(filter(None, (oldest, _when(node.get("committedDate")))), default=None)
                 if walk.done or walk.candidates > request.max_commits:
                     break
-            if walk.done or walk.candidates > request.max_commits or not history["pageInfo"]["hasNextPage"]:
+            more = bool(history["pageInfo"]["hasNextPage"])
+            beside = not walk.seen_base and not walk.done
+            if base_date and oldest and beside and (oldest < base_date - _SKEW or not more):
+                # The head's history went past the base's date (or ended) without listing it: the base
+                # is no ancestor of the head (a tag on a release branch, a rewritten history).
+                if auto:
+                    # As the git collector: the last described commit is ignored, the newest tag rules.
+                    walk, base_date = _replay(walk, HistoryWalk(tags=tag_targets)), None
+                else:
+                    # `git log base..head` leaves out the base's ancestors: read them from its own history.
+                    base_reader = base_reader or _BaseHistory(self, dict(variables), walk.base or "")
+            if base_reader is not None and oldest is not None:
+                base_reader.catch_up(walk, oldest, head_expr)
+            if walk.done or walk.candidates > request.max_commits or not more:
                 break
             variables["after"] = history["pageInfo"]["endCursor"]
         if auto and request.last_described and not walk.seen_base and not walk.done:
@@ -258,6 +281,39 @@ class GitHubApiSource:
             return [f.filename for f in self._client.repo().get_commit(sha).files]
         except Exception as exc:
             raise translate(exc, doing=f"reading the files of commit {sha[:7]}", error=CollectError) from exc
+
+
+# How much older than the base a listed commit must be before the base counts as no ancestor of the head:
+# commit dates may disagree with the graph (rebases, skewed clocks).
+_SKEW = timedelta(days=1)
+
+
+class _BaseHistory:
+    """The base's own history, read only as far as the head's history has gone (git walks both sides by
+    date the same way), each commit marked as left out of the range. Pull requests are not asked for."""
+
+    def __init__(self, source: GitHubApiSource, variables: dict[str, Any], base: str) -> None:
+        self._source = source
+        self._variables = {**variables, "head": base, "after": None, "withPulls": False}
+        self._more = True
+        self._oldest: datetime | None = None
+
+    def catch_up(self, walk: HistoryWalk, until: datetime | None, head_expr: str) -> None:
+        """Read pages until as old as `until` (None: to the end), or until the walk is done."""
+        while (
+            self._more and not walk.done and (until is None or self._oldest is None or self._oldest > until)
+        ):
+            repository = self._source._page(self._variables, head_expr)
+            history = repository["head"]["history"]
+            for node in history["nodes"]:
+                walk.exclude(node["oid"], _parents(node))
+                self._oldest = _when(node.get("committedDate")) or self._oldest
+            self._more = bool(history["pageInfo"]["hasNextPage"])
+            self._variables["after"] = history["pageInfo"]["endCursor"]
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _select(

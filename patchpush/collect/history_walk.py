@@ -24,7 +24,8 @@ class HistoryWalk:
 
     def __init__(self, *, base: str | None = None, tags: Iterable[str] = ()) -> None:
         self._uninteresting: set[str] = set()
-        self._parents: dict[str, tuple[str, ...]] = {}
+        self._parents: dict[str, tuple[str, ...]] = {}  # every commit read, from either history
+        self._listed: set[str] = set()  # listed by the head's history
         self._order: list[str] = []
         self._pending: set[str] = set()  # parents named but not listed yet
         self._tags = set(tags)
@@ -39,12 +40,22 @@ class HistoryWalk:
             self.base = sha
             self._uninteresting.add(sha)
         self._parents[sha] = parents
+        self._listed.add(sha)
         self._order.append(sha)
         if sha in self._uninteresting:
             self._mark_parents(sha)
         else:
             self._interesting += 1
-        self._pending.update(p for p in parents if p not in self._parents)
+        self._pending.update(p for p in parents if p not in self._listed)
+
+    def exclude(self, sha: str, parents: tuple[str, ...]) -> None:
+        """A commit of the base's own history (when the base is no ancestor of the head): left out."""
+        self._parents.setdefault(sha, parents)
+        if sha not in self._uninteresting:
+            self._uninteresting.add(sha)
+            if sha in self._listed:
+                self._interesting -= 1
+        self._mark_parents(sha)
 
     @property
     def done(self) -> bool:
@@ -58,7 +69,8 @@ class HistoryWalk:
 
     @property
     def seen_base(self) -> bool:
-        return self.base is not None and self.base in self._parents
+        """The head's history listed the base: it is an ancestor of the head."""
+        return self.base is not None and self.base in self._listed
 
     @property
     def candidates(self) -> int:
@@ -79,6 +91,6 @@ class HistoryWalk:
             if parent in self._uninteresting:
                 continue
             self._uninteresting.add(parent)
-            if parent in self._parents:
+            if parent in self._listed:
                 self._interesting -= 1
-                stack.extend(self._parents[parent])
+            stack.extend(self._parents.get(parent, ()))

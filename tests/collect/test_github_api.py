@@ -280,3 +280,22 @@ def test_a_secondary_limit_too_long_to_wait_names_when_to_come_back(repo: GitRep
     told = expected.replace(hour=hours, minute=minutes, second=seconds)
     # Retry-After's ten minutes, not x-ratelimit-reset's hour: the primary limit is not spent.
     assert abs((told - expected).total_seconds() + 43_200) % 86_400 - 43_200 < 30
+
+
+@pytest.mark.parametrize("days_apart", [0, 30])
+def test_since_a_tag_on_a_release_branch_leaves_out_what_the_tag_holds(
+    repo: GitRepo, tmp_path: Path, days_apart: int
+) -> None:
+    repo.commit("chore: initial import", day=1)
+    shared = repo.commit("feat: in both", day=2)
+    repo.git("checkout", "-q", "-b", "release-1.x")
+    repo.commit("fix: backported", day=3 + days_apart)
+    repo.tag("v1.0.1")
+    repo.git("checkout", "-q", "main")
+    repo.commit("feat: only on main", day=4 + days_apart)
+    repo.commit("fix: later on main", day=5 + days_apart)
+    git, api = both(repo, tmp_path, since=Since("ref", ref="v1.0.1"))
+    assert shape(api) == shape(git)
+    # The tag is no ancestor of main: `git log v1.0.1..main` keeps main's own commits only.
+    assert [c.subject for c in api.changes] == ["fix: later on main", "feat: only on main"]
+    assert shared not in api.by_sha()

@@ -108,3 +108,23 @@ def test_a_base_outside_the_history_is_never_done(graph: tuple[Dag, list[str]]) 
     walk = walk_until_done(HistoryWalk(base="rewritten"), dag, order)
     assert not walk.done and not walk.seen_base
     assert walk.in_range() == order
+
+
+@given(dags(), st.data())
+def test_a_base_beside_the_head_is_left_out_through_its_own_history(
+    graph: tuple[Dag, list[str]], data: st.DataObject
+) -> None:
+    dag, order = graph
+    base = data.draw(st.sampled_from(sorted(dag)))  # any commit: an ancestor of the head or not
+    theirs = sorted(_ancestors(dag, base), key=lambda s: -int(s[1:]))  # newest first
+    walk = HistoryWalk(base=base)
+    # Both histories, each in its own order, interleaved as the pages come.
+    heads, bases = list(order), list(theirs)
+    while heads or bases:
+        if bases and (not heads or data.draw(st.booleans())):
+            sha = bases.pop(0)
+            walk.exclude(sha, dag[sha])
+        else:
+            sha = heads.pop(0)
+            walk.add(sha, dag[sha])
+    assert set(walk.in_range()) == _ancestors(dag, order[0]) - _ancestors(dag, base)
