@@ -18,9 +18,9 @@ from typing import Any
 from github.GithubException import GithubException
 
 from patchpush.collect import RangeRequest, selection
-from patchpush.collect.conventional import OWN_TRAILER, parse, paths_selected
+from patchpush.collect.conventional import OWN_TRAILER, paths_selected
+from patchpush.collect.github_commit import commit_change, commit_parents
 from patchpush.collect.history_walk import HistoryWalk
-from patchpush.collect.selection import with_pull_request
 from patchpush.errors import CollectError
 from patchpush.github_client import (
     QUERY_TIMEOUT_STATUSES,
@@ -77,16 +77,6 @@ fragment history on Commit {
   }
 }
 """.replace("__COMMIT_FIELDS__", _COMMIT)
-_BREAKING_LABELS = {"breaking", "breaking-change", "breaking change", "semver:major", "major"}
-_LABEL_TYPES = {
-    "bug": "fix",
-    "enhancement": "feat",
-    "feature": "feat",
-    "documentation": "docs",
-    "dependencies": "deps",
-    "performance": "perf",
-    "security": "security",
-}
 
 
 class GitHubApiSource:
@@ -152,7 +142,7 @@ class GitHubApiSource:
             history = repository["head"]["history"]
             for node in history["nodes"]:
                 nodes[node["oid"]] = node
-                walk.add(node["oid"], _parents(node))
+                walk.add(node["oid"], commit_parents(node))
                 oldest = min(filter(None, (oldest, _when(node.get("committedDate")))), default=None)
                 if walk.done or walk.candidates > request.max_commits:
                     break
@@ -179,7 +169,7 @@ class GitHubApiSource:
         in_range = walk.in_range()
         truncated = len(in_range) > request.max_commits
         branch = request.branch or self._client.branch
-        changes = [_change(nodes[sha], branch=branch) for sha in in_range[: request.max_commits]]
+        changes = [commit_change(nodes[sha], branch=branch) for sha in in_range[: request.max_commits]]
         changes = self._with_files(changes, request)
         touching = None
         if request.include_paths or request.exclude_paths:
@@ -306,7 +296,7 @@ class _BaseHistory:
             repository = self._source._page(self._variables, head_expr)
             history = repository["head"]["history"]
             for node in history["nodes"]:
-                walk.exclude(node["oid"], _parents(node))
+                walk.exclude(node["oid"], commit_parents(node))
                 self._oldest = _when(node.get("committedDate")) or self._oldest
             self._more = bool(history["pageInfo"]["hasNextPage"])
             self._variables["after"] = history["pageInfo"]["endCursor"]
@@ -364,71 +354,7 @@ def _version_key(name: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", name) if part)
 
 
-def _parents(node: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(p["oid"] for p in node["parents"]["nodes"])
-
-
 def _replay(old: HistoryWalk, new: HistoryWalk) -> HistoryWalk:
     for sha, parents in old.listed():
         new.add(sha, parents)
     return new
-
-
-def _change(node: dict[str, Any], *, branch: str) -> Change:
-    author = node.get("author") or {}
-    change = parse(
-        sha=node["oid"],
-        message=node["message"],
-        author_name=author.get("name") or "",
-        author_email=author.get("email") or "",
-        author_login=(author.get("user") or {}).get("login"),
-        # The author's date, as `git log --format=%aI` gives it.
-        date=_git_date(author.get("date") or ""),
-        parents=_parents(node),
-    )
-    pr = _pull_request(node, change.pr_number, branch)
-    if pr is None:
-        return change
-    labels = [label["name"] for label in (pr.get("labels") or {}).get("nodes", [])]
-    change = with_pull_request(
-        change,
-        number=pr["number"],
-        title=pr.get("title"),
-        body=pr.get("body"),
-        labels=labels,
-        author=_login(pr.get("author")),
-    )
-    lowered = {label.lower() for label in labels}
-    if lowered & _BREAKING_LABELS and not change.breaking:
-        change = dataclasses.replace(change, breaking=True)
-    if change.type is None:
-        label_type = next((_LABEL_TYPES[x] for x in sorted(lowered) if x in _LABEL_TYPES), None)
-        if label_type:
-            change = dataclasses.replace(change, type=label_type)
-    return change
-
-
-def _pull_request(node: dict[str, Any], number: int | None, branch: str) -> dict[str, Any] | None:
-    """The pull request that brought this commit, among those GitHub associates with it.
-
-    Only the pull request the commit's message names (merge or squash subject) is taken, so that a
-    commit belongs to the same PR through the API as on a clone (rebase-merged commits name none). Of
-    the candidates, the merged one whose base is the described branch wins; an open PR that holds the
-    commit, or one merged into another branch first, never does (release-drafter#1354)."""
-    if number is None:
-        return None
-    nodes = ((node.get("associatedPullRequests") or {}).get("nodes")) or []
-    named = [pr for pr in nodes if pr.get("number") == number]
-    return max(named, key=lambda pr: (bool(pr.get("merged")), pr.get("baseRefName") == branch), default=None)
-
-
-def _login(actor: dict[str, Any] | None) -> str | None:
-    """An actor's login as REST and commit e-mails spell it: GraphQL names apps without "[bot]"."""
-    if not actor or not actor.get("login"):
-        return None
-    login = str(actor["login"])
-    return f"{login}[bot]" if actor.get("__typename") == "Bot" and not login.endswith("[bot]") else login
-
-
-def _git_date(value: str) -> str:
-    return value[:-1] + "+00:00" if value.endswith("Z") else value
