@@ -44,9 +44,14 @@ def _load(workspace: Path, env: Mapping[str, str], inputs: dict[str, str]) -> se
     config = _settings(workspace, env, inputs, config_text=None)
     if not (workspace / settings.CONFIG_FILE).is_file():
         # The action needs no checkout, so the config file is read from the repository (one request).
+        # A default branch the event could not name is asked once, not by each client (issue 9).
+        if not config.branch:
+            config = dataclasses.replace(config, branch=pipeline.default_branch(config))
         text = pipeline.read_file(config, settings.CONFIG_FILE)
         if text is not None:
+            branch = config.branch
             config = _settings(workspace, env, inputs, config_text=text)
+            config = config if config.branch else dataclasses.replace(config, branch=branch)
     return config
 
 

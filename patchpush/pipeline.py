@@ -47,6 +47,15 @@ def _github_stages(settings: Settings) -> tuple[ChangeSource, Publisher]:
     return GitHubApiSource(client=client), publisher
 
 
+def default_branch(settings: Settings) -> str:
+    """The repository's default branch through the API (one request), asked once per run."""
+    from patchpush.github_client import default_branch
+
+    return default_branch(
+        token=settings.github_token.reveal(), api_url=settings.api_url, repository=settings.repository
+    )
+
+
 def read_file(settings: Settings, path: str) -> str | None:
     """A file of the repository through the API, for the action's config file (it has no checkout)."""
     return _github_stages(settings)[1].read(path)
