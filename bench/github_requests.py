@@ -2,8 +2,9 @@
 
 Half of the commits come from pull requests (squash merges with labels and bodies). Each run is
 entrypoint.py started as the runner starts it, against the loopback GitHub emulator, and prints:
-requests_N= (requests the emulator recorded for one run), wall_s_1000= (median of 3 runs).
-Goal: requests_N <= ceil(N/100) + 4.
+requests_N= (requests the emulator recorded for one run), wall_s_1000= (median of 3 runs), and
+requests_100_no_event_branch= (the event payload names no default branch, so the API is asked).
+Goal: requests_N <= ceil(N/100) + 4; the default branch costs one request more, asked once.
 
     python bench/github_requests.py [--sizes 100,1000,10000]
 """
@@ -73,7 +74,7 @@ def register_pulls(emu: GitHubEmulator, bare: Path) -> None:
             )
 
 
-def one_run(cached: Path, work: Path, commits: int) -> tuple[int, float]:
+def one_run(cached: Path, work: Path, commits: int, *, default_branch: str = "main") -> tuple[int, float]:
     """One real run (it commits) on a fresh copy of the cached repository."""
     folder = Path(tempfile.mkdtemp(dir=work))
     bare = folder / "repo.git"
@@ -85,6 +86,7 @@ def one_run(cached: Path, work: Path, commits: int) -> tuple[int, float]:
             folder,
             {"github-token": "test-token", "max-commits": str(commits)},
             env={"GITHUB_API_URL": emu.base_url},
+            default_branch=default_branch,
             timeout=1800,
         )
         wall = time.perf_counter() - start
@@ -106,6 +108,9 @@ def main() -> None:
         build(bare, size)
         requests, wall = one_run(bare, cache, size)
         print(f"requests_{size}={requests}  (goal <= {math.ceil(size / 100) + 4})", flush=True)
+        if size == 100:
+            no_branch, _ = one_run(bare, cache, size, default_branch="")
+            print(f"requests_100_no_event_branch={no_branch}  (goal <= {requests + 1})", flush=True)
         if size == 1000:
             walls = [wall] + [one_run(bare, cache, size)[1] for _ in range(2)]
             print(f"wall_s_1000={statistics.median(walls):.2f}", flush=True)

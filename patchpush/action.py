@@ -19,7 +19,7 @@ def main() -> int:
     secrets = [inputs[name] for name in settings.SECRET_INPUTS if inputs.get(name)]
     # Masked before anything else is printed, so no later line can leak them.
     report.mask(secrets)
-    log_path = workspace / (inputs.get("failure-log") or settings.DEFAULTS["failure-log"])
+    log_path = settings.early_failure_log(workspace, inputs.get("failure-log"))
     file = inputs.get("file") or settings.DEFAULTS["file"]
     try:
         config = _load(workspace, env, inputs)
@@ -35,7 +35,7 @@ def main() -> int:
             kept = pipeline.failed(file, PatchPushError(report.BUG))
         bug = dataclasses.replace(kept, error=report.BUG, error_stage=None, hint=None)
         report.emit_action(bug, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
-        report.log_traceback(log_path, report.Redactor(secrets))
+        report.log_traceback(log_path, report.Redactor(secrets), workspace)
         return 2
     return report.emit_action(outcome, log_path=log_path, secrets=secrets, env=env, workspace=workspace)
 
@@ -44,9 +44,14 @@ def _load(workspace: Path, env: Mapping[str, str], inputs: dict[str, str]) -> se
     config = _settings(workspace, env, inputs, config_text=None)
     if not (workspace / settings.CONFIG_FILE).is_file():
         # The action needs no checkout, so the config file is read from the repository (one request).
+        # A default branch the event could not name is asked once, not by each client (issue 9).
+        if not config.branch:
+            config = dataclasses.replace(config, branch=pipeline.default_branch(config))
         text = pipeline.read_file(config, settings.CONFIG_FILE)
         if text is not None:
+            branch = config.branch
             config = _settings(workspace, env, inputs, config_text=text)
+            config = config if config.branch else dataclasses.replace(config, branch=branch)
     return config
 
 

@@ -1,13 +1,15 @@
 """The one PyGithub client both GitHub backends share, and the translation of its errors into ours.
 
 Retries live here, in the client: 5xx, 429 and rate limits are retried by urllib3 through PyGithub's
-`GithubRetry`, capped in count and in wait, honouring Retry-After and x-ratelimit-reset.
+`GithubRetry`, capped in count and in wait, honouring Retry-After and x-ratelimit-reset. GraphQL's 502
+and 504 are not retried as they are: they mean the query timed out, and the same query times out again
+(release-please#2679), so the collector asks again for a smaller page instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import github
@@ -20,6 +22,9 @@ USER_AGENT = "patch-push"
 MAX_RETRIES = 4
 # Longest we wait for one rate-limit reset or Retry-After before giving up with a clear error.
 MAX_WAIT_S = 60.0
+# A GraphQL query that ran too long: GitHub answers 502/504, or 200 with this error.
+QUERY_TIMEOUT_STATUSES = (502, 504)
+QUERY_TIMEOUT_MESSAGE = "Something went wrong while executing your query"
 
 
 class _BoundedRetry(GithubRetry):
@@ -44,6 +49,8 @@ class GitHubClient:
     repository: str
     branch: str
     server_url: str
+    # The same connection without retries on 502/504, for GraphQL (see the module's docstring).
+    graphql_gh: github.Github | None = None
 
     @property
     def web_url(self) -> str:
@@ -53,22 +60,23 @@ class GitHubClient:
         return self.gh.get_repo(self.repository, lazy=True)
 
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        _, data = self.gh.requester.graphql_query(query, variables)
+        _, data = (self.graphql_gh or self.gh).requester.graphql_query(query, variables)
         result: dict[str, Any] = data["data"]
         return result
 
 
-def connect(*, token: str, api_url: str, repository: str, branch: str, server_url: str) -> GitHubClient:
+def _github(token: str, api_url: str, *, timeouts_retried: bool) -> github.Github:
+    statuses = [429, 500, 503] + (list(QUERY_TIMEOUT_STATUSES) if timeouts_retried else [])
     retry = _BoundedRetry(
         total=MAX_RETRIES,
         backoff_factor=0.5,
-        status_forcelist=[429, 500, 502, 503, 504],
+        status_forcelist=statuses,
         # After the last retry, hand back GitHub's own answer so the error can quote it.
         raise_on_status=False,
         secondary_rate_wait=MAX_WAIT_S,
         max_rate_limit_wait=MAX_WAIT_S,
     )
-    gh = github.Github(
+    return github.Github(
         auth=github.Auth.Token(token),
         base_url=api_url,
         user_agent=USER_AGENT,
@@ -78,24 +86,47 @@ def connect(*, token: str, api_url: str, repository: str, branch: str, server_ur
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
+
+
+def connect(*, token: str, api_url: str, repository: str, branch: str, server_url: str) -> GitHubClient:
+    gh = _github(token, api_url, timeouts_retried=True)
     if not branch:
-        # Only when the event payload could not name it (another repository): one request.
-        try:
-            branch = gh.get_repo(repository).default_branch
-        except Exception as exc:
-            raise translate(
-                exc, doing=f"reading the default branch of {repository}", error=CollectError
-            ) from exc
-    return GitHubClient(gh=gh, repository=repository, branch=branch, server_url=server_url)
+        branch = _default_branch(gh, repository)
+    return GitHubClient(
+        gh=gh,
+        repository=repository,
+        branch=branch,
+        server_url=server_url,
+        graphql_gh=_github(token, api_url, timeouts_retried=False),
+    )
+
+
+def default_branch(*, token: str, api_url: str, repository: str) -> str:
+    """The repository's default branch (one request), for when the event payload could not name it.
+    Ask it once and pass it to `connect`: each client would otherwise ask again."""
+    return _default_branch(_github(token, api_url, timeouts_retried=True), repository)
+
+
+def _default_branch(gh: github.Github, repository: str) -> str:
+    try:
+        return str(gh.get_repo(repository).default_branch)
+    except Exception as exc:
+        raise translate(exc, doing=f"reading the default branch of {repository}", error=CollectError) from exc
+
+
+def is_query_timeout(exc: GithubException) -> bool:
+    """GitHub gave up on a GraphQL query that ran too long (a smaller page may pass)."""
+    return exc.status in QUERY_TIMEOUT_STATUSES or QUERY_TIMEOUT_MESSAGE in error_message(exc)
 
 
 def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> PatchPushError:
     """A PyGithub or transport exception as a one-line error naming the object and what to do."""
-    if isinstance(exc, RateLimitExceededExceedsMaxWait):
-        reset = _reset_time(exc.headers or {})
+    if isinstance(exc, GithubException) and _rate_limited(exc):
+        reset = _reset_time(exc)
         return error(
-            f"GitHub API rate limit exhausted while {doing}" + (f"; it resets at {reset}" if reset else ""),
-            "run again later, or use a token with a higher limit",
+            f"GitHub API rate limit exhausted while {doing}"
+            + (f"; it resets at {reset}" if reset else "; GitHub did not say when it resets"),
+            "run again after the reset, or use a token with a higher limit",
         )
     if isinstance(exc, GithubException):
         status, message = exc.status, error_message(exc)
@@ -109,13 +140,6 @@ def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> Pat
                 f"the token may not do this: {doing} (403 {message})",
                 "add `permissions: contents: write` to the workflow job"
                 " (and `pull-requests: write` for protected branches)",
-            )
-        if status in (403, 429) and "rate limit" in message.lower():
-            reset = _reset_time(exc.headers or {})
-            return error(
-                f"GitHub API rate limit exhausted while {doing}"
-                + (f"; it resets at {reset}" if reset else ""),
-                "run again later, or use a token with a higher limit",
             )
         if status == 404:
             return error(
@@ -147,9 +171,33 @@ def error_message(exc: GithubException, *, whole: bool = False) -> str:
     return str(data or "")
 
 
-def _reset_time(headers: dict[str, Any]) -> str | None:
-    lowered = {k.lower(): v for k, v in headers.items()}
-    value = lowered.get("x-ratelimit-reset")
-    if value and str(value).isdigit():
+def _rate_limited(exc: GithubException) -> bool:
+    """GitHub's answers to a spent rate limit: REST's 403/429 (x-ratelimit-remaining: 0, or its message),
+    and GraphQL's HTTP 200 whose error has type RATE_LIMITED (PyGithub raises it as a 400)."""
+    if isinstance(exc, RateLimitExceededExceedsMaxWait):
+        return True
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    if exc.status in (403, 429) and (
+        headers.get("x-ratelimit-remaining") == "0" or "rate limit" in error_message(exc).lower()
+    ):
+        return True
+    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and str(e.get("type", "")).upper() in ("RATE_LIMITED", "RATE_LIMIT")
+        for e in errors
+    )
+
+
+def _reset_time(exc: GithubException) -> str | None:
+    """When the limit lifts: x-ratelimit-reset for a spent primary limit, else the Retry-After wait."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    value = str(headers.get("x-ratelimit-reset", ""))
+    wait = exc.wait if isinstance(exc, RateLimitExceededExceedsMaxWait) else None
+    retry_after = str(headers.get("retry-after", ""))
+    if retry_after.isdigit():
+        wait = float(retry_after)
+    if value.isdigit() and (wait is None or headers.get("x-ratelimit-remaining") == "0"):
         return datetime.fromtimestamp(int(value), UTC).strftime("%H:%M:%S UTC")
+    if wait is not None:
+        return (datetime.now(UTC) + timedelta(seconds=wait)).strftime("%H:%M:%S UTC")
     return None

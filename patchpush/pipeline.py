@@ -14,6 +14,7 @@ from patchpush.models import ChangeSet, ReleaseNotes, RunReport
 from patchpush.notes import NotesWriter, coverage, layout, release_config
 from patchpush.publish import MarkerMoved, Publisher
 from patchpush.publish.document import last_described, merge, wrap
+from patchpush.report import redact_published
 from patchpush.settings import Settings
 
 
@@ -44,6 +45,15 @@ def _github_stages(settings: Settings) -> tuple[ChangeSource, Publisher]:
         replace_oversized=settings.mode == "overwrite",
     )
     return GitHubApiSource(client=client), publisher
+
+
+def default_branch(settings: Settings) -> str:
+    """The repository's default branch through the API (one request), asked once per run."""
+    from patchpush.github_client import default_branch
+
+    return default_branch(
+        token=settings.github_token.reveal(), api_url=settings.api_url, repository=settings.repository
+    )
 
 
 def read_file(settings: Settings, path: str) -> str | None:
@@ -277,12 +287,14 @@ def _write(
     generated.notes = notes
     from patchpush.notes.render import render_text  # Jinja2 loads only when there is something to render
 
-    generated.markdown = render_text(
+    markdown = render_text(
         notes,
         changes,
         template=generated.template,
         template_name=settings.template or "the built-in template",
     )
+    # The one place every published text comes from: file, release body, pull request, outputs.
+    generated.markdown = redact_published(markdown, settings.secrets())
     return notes, generated.markdown, repaired
 
 

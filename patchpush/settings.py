@@ -7,12 +7,16 @@ that the config file can still apply.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from patchpush.errors import SettingsError
 from patchpush.models import NOISE_RULES, Since
@@ -69,6 +73,22 @@ DEFAULTS: dict[str, str] = {
     "release-config": ".github/release.yml",
 }
 SECRET_INPUTS = ("github-token", "openai-api-key")
+# What decides where a secret is sent: the workflow alone chooses it, never repository content (#9). With
+# `base-url: http://attacker/v1` in .github/patchpush.yml, anyone who can push could take the API key.
+FROM_WORKFLOW_ONLY = ("provider", "base-url", "repository")
+# Inputs that may hold several lines; every other one is a single line of printable text.
+MULTILINE_INPUTS = ("instructions", "include-paths", "exclude-paths", "exclude-authors", "commit-message")
+# Limits of .github/patchpush.yml (#9): a flat mapping of a few dozen inputs needs far less.
+MAX_CONFIG_BYTES = 64 * 1024
+MAX_CONFIG_DEPTH = 3
+MAX_CONFIG_NODES = 10_000
+MAX_TIMEOUT = 3600.0
+MAX_SINCE = timedelta(days=36_500)
+# Cloud metadata services hand out the runner's cloud credentials to whoever asks.
+_METADATA_NETWORKS = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fd00:ec2::254/128"))
+_METADATA_NAMES = ("metadata.google.internal", "metadata.goog", "instance-data.ec2.internal")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TRUE = {"true", "True", "TRUE", "yes", "on", "1"}
 _FALSE = {"false", "False", "FALSE", "no", "off", "0"}
 _DURATION = re.compile(r"^(\d+)([hdw])$")
@@ -171,7 +191,12 @@ def parse_config(text: str | None) -> dict[str, str]:
         return {}
     import yaml  # only when there is a file: it costs start-up time on every other run
 
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise SettingsError(
+            f"{CONFIG_FILE} is larger than {MAX_CONFIG_BYTES // 1024} KiB", "keep it to the inputs it sets"
+        )
     try:
+        _check_config_shape(yaml, text)
         raw: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
@@ -193,13 +218,83 @@ def parse_config(text: str | None) -> dict[str, str]:
                 f"{CONFIG_FILE}: '{key}' is a secret and must not live in a file",
                 "pass it as an action input from `secrets.`",
             )
+        if name in FROM_WORKFLOW_ONLY:
+            raise SettingsError(
+                f"{CONFIG_FILE}: '{key}' decides where a secret is sent, so only the workflow may set it",
+                f"move it to the action's `with:` inputs (or the --{name} flag)",
+            )
         if isinstance(value, list):
+            if not all(_is_scalar(v) for v in value):
+                raise SettingsError(f"{CONFIG_FILE}: '{key}' must be a value or a list of values, not nested")
             found[name] = "\n".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            raise SettingsError(f"{CONFIG_FILE}: '{key}' must be a value or a list of values, not a mapping")
         elif isinstance(value, bool):
             found[name] = "true" if value else "false"
         elif value is not None:
             found[name] = str(value)
     return found
+
+
+def _is_scalar(value: object) -> bool:
+    return not isinstance(value, list | dict)
+
+
+def read_config_file(workspace: Path) -> str | None:
+    """`.github/patchpush.yml` of a checkout or clone, or None when there is none."""
+    path = workspace / CONFIG_FILE
+    if path.is_symlink():
+        # A link could make us read (and quote in errors) any file of the machine.
+        raise SettingsError(f"{CONFIG_FILE} is a symbolic link", "make it a regular file")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {CONFIG_FILE}: {exc.strerror}") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise SettingsError(
+            f"{CONFIG_FILE} is larger than {MAX_CONFIG_BYTES // 1024} KiB", "keep it to the inputs it sets"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{CONFIG_FILE} is not UTF-8 text", "save it as UTF-8") from None
+
+
+def _check_config_shape(yaml: Any, text: str) -> None:
+    """Refuse deep nesting and alias bombs from the event stream, before anything is built from it: a
+    billion-laughs file gave MemoryError, a deeply nested list RecursionError (#9)."""
+    depth = nodes = 0
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for
+    open_collections: list[tuple[str | None, int]] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            nodes += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            nodes += 1
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                raise SettingsError(
+                    f"{CONFIG_FILE} nests deeper than {MAX_CONFIG_DEPTH} levels",
+                    "set each input to a value or a list of values",
+                )
+            open_collections.append((event.anchor, nodes))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, first = open_collections.pop()
+            depth -= 1
+            if anchor:
+                sizes[anchor] = nodes - first + 1
+        if nodes > MAX_CONFIG_NODES:
+            raise SettingsError(
+                f"{CONFIG_FILE} expands to more than {MAX_CONFIG_NODES:,} values (aliases included)",
+                "set each input to a value or a list of values",
+            )
 
 
 def load(
@@ -216,11 +311,16 @@ def load(
 ) -> Settings:
     """Merge every source and validate it all before any work starts."""
     raw = dict(DEFAULTS)
-    if config_text is None and (workspace / CONFIG_FILE).is_file():
-        config_text = (workspace / CONFIG_FILE).read_text(encoding="utf-8")
+    if config_text is None:
+        config_text = read_config_file(workspace)
     raw.update(parse_config(config_text))
     raw.update({k: v for k, v in (inputs or {}).items() if v})
     raw.update({k: v for k, v in (cli or {}).items() if v is not None})
+    for name in SECRET_INPUTS:
+        raw[name] = _secret(name, raw[name])
+    for name in DEFAULTS:
+        if name not in SECRET_INPUTS:
+            _printable(name, raw[name])
 
     provider = _choice(raw, "provider", PROVIDERS)
     resolved = provider
@@ -239,7 +339,7 @@ def load(
         openai_api_key=Secret(raw["openai-api-key"]),
         provider=provider,
         model=raw["model"] or DEFAULT_MODELS.get(resolved, ""),
-        base_url=_url(raw, "base-url"),
+        base_url=_endpoint(raw, "base-url"),
         azure_api_version=raw["azure-api-version"],
         file=_file(raw["file"]),
         mode=_choice(raw, "mode", MODES),  # type: ignore[arg-type]
@@ -259,7 +359,7 @@ def load(
         max_input_tokens=_int(raw, "max-input-tokens", minimum=500)
         if raw["max-input-tokens"]
         else max_tokens_default,
-        timeout=_float(raw, "timeout", minimum=1.0),
+        timeout=_float(raw, "timeout", minimum=1.0, maximum=MAX_TIMEOUT),
         dry_run=_bool(raw, "dry-run"),
         failure_log=_failure_log(workspace, raw["failure-log"]),
         api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
@@ -296,8 +396,16 @@ def parse_since(value: str, *, now: datetime) -> Since:
     if value in ("", "auto"):
         return Since("auto")
     if match := _DURATION.match(value):
-        amount, unit = int(match.group(1)), _DURATION_UNITS[match.group(2)]
-        return Since("date", date=now - timedelta(**{unit: amount}))
+        unit = _DURATION_UNITS[match.group(2)]
+        # 99999999d would overflow the date (OverflowError, exit 2 before #9).
+        amount = int(match.group(1)) if len(match.group(1)) <= 9 else 10**9
+        span = timedelta(days=MAX_SINCE.days + 1) if amount > 10**7 else timedelta(**{unit: amount})
+        if span > MAX_SINCE:
+            raise SettingsError(
+                f"input 'since' reaches back more than {MAX_SINCE.days // 365} years: '{value}'",
+                "use a shorter duration, a date, a tag, or auto",
+            )
+        return Since("date", date=now - span)
     if re.match(r"^\d{4}-\d{2}-\d{2}", value):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -344,8 +452,11 @@ def _int(raw: Mapping[str, str], name: str, *, minimum: int) -> int:
     return int(_number(raw, name, int, "a whole number", minimum))
 
 
-def _float(raw: Mapping[str, str], name: str, *, minimum: float) -> float:
-    return _number(raw, name, float, "a number of seconds", minimum)
+def _float(raw: Mapping[str, str], name: str, *, minimum: float, maximum: float) -> float:
+    number = _number(raw, name, float, "a number of seconds", minimum)
+    if not math.isfinite(number) or number > maximum:
+        raise SettingsError(f"input '{name}' must be at most {maximum:g}, not {raw[name].strip()}")
+    return number
 
 
 def _number(
@@ -356,6 +467,8 @@ def _number(
         number = kind(value)
     except ValueError:
         raise SettingsError(f"input '{name}' must be {noun}, not '{value}'") from None
+    if math.isnan(number):
+        raise SettingsError(f"input '{name}' must be {noun}, not '{value}'")
     if number < minimum:
         raise SettingsError(f"input '{name}' must be at least {minimum:g}, not {value}")
     return number
@@ -374,7 +487,14 @@ def _repo_relative(name: str, value: str) -> str:
         raise SettingsError(f"input '{name}' must be relative to the repository root, not '{value}'")
     if ".." in path.parts:
         raise SettingsError(f"input '{name}' must stay inside the repository, not '{value}'")
+    _outside_git(name, path, value)
     return str(path)
+
+
+def _outside_git(name: str, path: PurePosixPath, value: str) -> None:
+    # Written into .git/ (config, hooks), text from commits would change what git does in a clone.
+    if any(part.lower() == ".git" for part in path.parts):
+        raise SettingsError(f"input '{name}' must not point into .git/, not '{value}'")
 
 
 def _file(value: str) -> str:
@@ -410,13 +530,97 @@ def _section_titles(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _url(raw: Mapping[str, str], name: str) -> str:
+def _endpoint(raw: Mapping[str, str], name: str) -> str:
+    """An http(s) endpoint that is not a cloud metadata service, in any spelling of its address."""
     value = raw[name].strip()
-    if value and not re.match(r"^https?://[^\s/]+", value):
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        scheme, host = parts.scheme, parts.hostname or ""
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:  # "http://[::1", "http://x:port"
+        scheme = host = ""
+    if scheme not in ("http", "https") or not host or re.search(r"[\s\\]", value):
         raise SettingsError(f"input '{name}' must be an http(s) URL, not '{value}'")
+    if _is_metadata_host(host):
+        raise SettingsError(
+            f"input '{name}' points at a cloud metadata address ({host})",
+            "give the model server's address; the metadata service hands out the runner's credentials",
+        )
     return value.rstrip("/")
 
 
+def _is_metadata_host(host: str) -> bool:
+    host = host.strip("[]").rstrip(".").lower()
+    if host in _METADATA_NAMES:
+        return True
+    address = _literal_address(host)
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in net for net in _METADATA_NETWORKS):
+            return True
+        # IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) forms
+        # reach the IPv4 address they embed.
+        embedded = int(address) & 0xFFFFFFFF
+        prefix = int(address) >> 32
+        if address.ipv4_mapped or prefix in (0, 0x64FF9B << 64):
+            address = ipaddress.IPv4Address(embedded)
+    return address is not None and any(address in net for net in _METADATA_NETWORKS)
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name spells, as the resolver reads it: also `2852039166`, `0xa9fea9fe`,
+    `0251.0376.0251.0376` and `169.254.43518` (inet_aton's forms)."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    if re.fullmatch(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}", host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _secret(name: str, value: str) -> str:
+    value = value.strip()
+    if _CONTROL.search(value):
+        # Never echo the value: its first line would reach the log (#9).
+        raise SettingsError(
+            f"input '{name}' contains a line break or another control character",
+            "store the secret again as a single line",
+        )
+    return value
+
+
+def _printable(name: str, value: str) -> None:
+    control = _CONTROL_MULTILINE if name in MULTILINE_INPUTS else _CONTROL
+    if found := control.search(value):
+        char = found.group()
+        what = "a line break" if char in "\r\n" else f"a control character (U+{ord(char):04X})"
+        raise SettingsError(f"input '{name}' contains {what}", "give it as printable text on one line")
+
+
 def _failure_log(workspace: Path, value: str) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else workspace / path
+    """Inside the workspace, where actions/upload-artifact finds it: a path outside it would be written
+    inside the container and lost with it (#9)."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if not value.strip():
+        return workspace / DEFAULTS["failure-log"]
+    if path.is_absolute() or re.match(r"^[A-Za-z]:", value) or ".." in path.parts:
+        raise SettingsError(
+            f"input 'failure-log' must be a path inside the workspace, not '{value}'",
+            f"give a relative path such as {DEFAULTS['failure-log']}",
+        )
+    _outside_git("failure-log", path, value)
+    return workspace / path
+
+
+def early_failure_log(workspace: Path, value: str | None) -> Path:
+    """Where to log a failure that happens before the settings are valid: the input if it is valid,
+    else the default."""
+    try:
+        return _failure_log(workspace, value or "")
+    except SettingsError:
+        return workspace / DEFAULTS["failure-log"]

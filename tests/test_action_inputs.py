@@ -29,6 +29,11 @@ BAD_INPUTS = [
     ({"max-input-tokens": "10"}, "input 'max-input-tokens' must be at least 500, not 10"),
     ({"github-token": ""}, "input 'github-token' is empty"),
     ({"repository": "not a repo"}, "input 'repository' must be owner/name, not 'not a repo'"),
+    ({"timeout": "nan"}, "input 'timeout' must be a number of seconds, not 'nan'"),
+    ({"timeout": "inf"}, "input 'timeout' must be at most 3600, not inf"),
+    ({"since": "99999999d"}, "input 'since' reaches back more than 100 years: '99999999d'"),
+    ({"base-url": "http://[fd00:ec2::254]/v1"}, "input 'base-url' points at a cloud metadata address"),
+    ({"branch": "main\n::error::x"}, "input 'branch' contains a line break"),
 ]
 
 

@@ -36,9 +36,10 @@ def test_action_reads_release_yml_through_the_api_and_names_new_contributors(tmp
     work.commit("Initial import", author="Old Hand <old@example.test>")
     work.commit(".github/release.yml", files={".github/release.yml": RELEASE_YML})
     work.tag("v1.0.0")
-    exporter = work.commit("Export to PDF", author="Newbie <newbie@example.test>")
-    hidden = work.commit("Internal shuffle", author="Old Hand <old@example.test>")
-    skipped = work.commit("Tweak a comment", author="Old Hand <old@example.test>")
+    # Squash merges, as GitHub writes them: the subject ends with the pull request's number.
+    exporter = work.commit("Export to PDF (#7)", author="Newbie <newbie@example.test>")
+    hidden = work.commit("Internal shuffle (#8)", author="Old Hand <old@example.test>")
+    skipped = work.commit("Tweak a comment (#9)", author="Old Hand <old@example.test>")
     work.commit("Fix the crash on start", author="Old Hand <old@example.test>")
     with serve(remote) as emu:
         emu.add_user("newbie", email="newbie@example.test")
@@ -50,7 +51,7 @@ def test_action_reads_release_yml_through_the_api_and_names_new_contributors(tmp
         ):
             emu.add_pull_request(
                 number=number,
-                title=work.git("log", "-1", "--format=%s", sha),
+                title=work.git("log", "-1", "--format=%s", sha).rsplit(" (#", 1)[0],
                 body="",
                 labels=labels,
                 author="newbie" if sha == exporter else "oldhand",

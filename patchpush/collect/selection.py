@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from patchpush.collect import RangeRequest
@@ -40,7 +40,7 @@ _FIXUP_PREFIXES = ("fixup! ", "squash! ", "amend! ")
 _RELEASE_STARTS = frozenset("cCbBrRvVuUsS0123456789")
 
 
-__all__ = ["Selection", "choose", "select", "weight", "with_pull_request"]
+__all__ = ["Selection", "choose", "weight", "with_pull_request"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,6 @@ class Selection:
     left_out: tuple[LeftOut, ...]
     # The newest commit of the range that is not patch-push's own (see ChangeSet.newest).
     newest: str | None
-
-
-def select(raw: Iterable[Change], request: RangeRequest) -> tuple[list[Change], int, str | None]:
-    """`choose`, as (changes, number left out, newest) for callers that predate `left_out`."""
-    chosen = choose(list(raw), request)
-    return list(chosen.changes), len(chosen.left_out), chosen.newest
 
 
 def choose(

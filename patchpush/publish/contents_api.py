@@ -31,10 +31,10 @@ MAX_ATTEMPTS = 6
 # Full jitter between attempts, so writers that lost the same race do not meet again at once.
 BACKOFF_S = 0.25
 BACKOFF_CAP_S = 4.0
-# "The notes file does not exist" only after this many 404s in a row: one replica glitch must not
-# make a prepend run describe the whole history again (issue 9, item 8).
-NOT_FOUND_READS = 2
-NOT_FOUND_PAUSE_S = 0.5
+# One 404 is not taken as "the notes file does not exist" (issue 9, item 8): the file is then created
+# without a blob sha, which GitHub refuses (422) when the file exists after all, and the refusal makes
+# the run read it again and collect after its marker. So a replica glitch costs a re-collect, never a
+# changelog described from the start, and a first run costs no second read.
 MAX_FILE_BYTES = 1_000_000  # the Contents API returns no content above 1 MB
 RUN_TRAILER = "Patch-Push-Run"
 # What a request raises besides GithubException when the network, not our code, failed.
@@ -284,20 +284,16 @@ class ContentsApiPublisher:
         return text, content.sha
 
     def _fetch(self, path: str, branch: str) -> Any:
-        """The Contents API's answer for `path`, None when the file does not exist."""
+        """The Contents API's answer for `path`, None when it answers 404 for the file itself."""
         doing = f"reading {path} from {self._where(branch)}"
-        reads = NOT_FOUND_READS if path == self._file else 1
-        for attempt in range(reads):
-            if attempt:
-                time.sleep(NOT_FOUND_PAUSE_S)
-            try:
-                return self._client.repo().get_contents(path, ref=branch)
-            except GithubException as exc:
-                text = str(exc.data).lower()
-                if exc.status != 404 or "branch" in text or "ref" in text:
-                    raise self._error(exc, doing) from exc
-            except Exception as exc:
-                raise translate(exc, doing=doing, error=PublishError) from exc
+        try:
+            return self._client.repo().get_contents(path, ref=branch)
+        except GithubException as exc:
+            text = str(exc.data).lower()
+            if exc.status != 404 or "branch" in text or "ref" in text:
+                raise self._error(exc, doing) from exc
+        except Exception as exc:
+            raise translate(exc, doing=doing, error=PublishError) from exc
         return None
 
     def _where(self, branch: str) -> str:

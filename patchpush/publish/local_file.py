@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,23 +18,37 @@ class LocalFilePublisher:
         self._commit = commit
 
     def read(self, path: str) -> str | None:
-        target = self._repo / path
+        target = self._regular(path)
         try:
-            return target.read_text(encoding="utf-8")
+            data = target.read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PublishError(f"cannot read {target}: {exc}") from exc
+        except IsADirectoryError:
+            raise PublishError(f"{path} is a directory, not a file", "choose a file path") from None
+        except OSError as exc:
+            raise PublishError(
+                f"cannot read {path}: {exc.strerror}", "check the path and permissions"
+            ) from exc
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PublishError(
+                f"{path} is not UTF-8 text (byte {exc.start:,} is not)",
+                "convert the file to UTF-8, or choose another file",
+            ) from None
 
     def publish(self, update: Update, *, message: str, section: str = "") -> PublishResult:
-        target = self._repo / self._file
         old = self.read(self._file)
         new = update(old)
         if new == old:
             return PublishResult(outcome="skipped", file=self._file)
+        target = self._regular(self._file)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(new, encoding="utf-8")
+            # O_NOFOLLOW: a link put in place since the read is not followed either.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(target, flags, 0o644), "w", encoding="utf-8", newline="") as handle:
+                handle.write(new)
         except OSError as exc:
             raise PublishError(
                 f"cannot write {target}: {exc.strerror}", "check the path and permissions"
@@ -45,6 +60,19 @@ class LocalFilePublisher:
         self._git("commit", "--quiet", "--no-verify", "-m", message, "--", self._file)
         sha = self._git("rev-parse", "HEAD")
         return PublishResult(outcome="committed", file=self._file, commit_sha=sha)
+
+    def _regular(self, path: str) -> Path:
+        """The file at `path` in the clone, refusing symbolic links on the way: following one would read
+        or overwrite a file outside the repository (a template linked to ~/.ssh/id_rsa, #9)."""
+        target = self._repo
+        for part in Path(path).parts:
+            target = target / part
+            if target.is_symlink():
+                raise PublishError(
+                    f"{target.relative_to(self._repo).as_posix()} is a symbolic link",
+                    "patch-push reads and writes regular files only: replace the link by the file",
+                )
+        return target
 
     def _git(self, *args: str) -> str:
         result = subprocess.run(

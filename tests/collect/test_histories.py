@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import Phase, given, settings
 
 from patchpush.collect import RangeRequest
@@ -126,7 +125,6 @@ def _projection(changes: ChangeSet) -> tuple[list[tuple[Any, ...]], list[tuple[s
 
 # Parity needs the GitHub collector to hand `choose` every range commit (path filters as `touching`),
 # the PR whose base is the branch, and `Change.files` of trailer commits: the `api` helper's branch.
-@pytest.mark.xfail(reason="GitHub collector parity lands with the api branch (issue 8 item 2)", strict=False)
 @settings(max_examples=10, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(plan=steps())
 def test_both_collectors_give_the_same_changeset(plan: list[tuple[Any, ...]]) -> None:

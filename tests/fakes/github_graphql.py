@@ -4,6 +4,12 @@ Names, nullability and arguments follow https://docs.github.com/graphql (schema.
 the part patch-push reads is present. Errors come back the way GitHub sends them: HTTP 200 with
 `{"errors": [{"type": ..., "path": ..., "locations": ..., "message": ...}]}`, and pagination mistakes
 (no `first`/`last`, more than 100 records) reject the whole query before any data is returned.
+
+A commit's `associatedPullRequests` are every pull request whose branch or merge commit holds it, in any
+state and against any base (GitHub: "the merged pull request that introduced the commit", plus open
+ones), oldest first: a client that takes the first one gets an unrelated PR (release-drafter#1354).
+A history page larger than `max_history_page` times out as GitHub's do on big repositories
+(`QueryTimeout`, which the server answers with 502, 504 or a 200 error; release-please#2679).
 """
 
 from __future__ import annotations
@@ -140,7 +146,10 @@ input CommitAuthor { emails: [String!] }
 type Commit implements GitObject & Node {
   abbreviatedOid: String!
   additions: Int!
-  associatedPullRequests(after: String, before: String, first: Int, last: Int): PullRequestConnection
+  associatedPullRequests(
+    after: String, before: String, first: Int, last: Int,
+    orderBy: PullRequestOrder = {field: CREATED_AT, direction: ASC}
+  ): PullRequestConnection
   author: GitActor
   authoredByCommitter: Boolean!
   authoredDate: DateTime!
@@ -206,6 +215,8 @@ type Tag implements GitObject & Node {
 }
 
 enum PullRequestState { CLOSED MERGED OPEN }
+enum PullRequestOrderField { CREATED_AT UPDATED_AT }
+input PullRequestOrder { direction: OrderDirection! field: PullRequestOrderField! }
 
 type Label implements Node { color: String! description: String id: ID! name: String! url: URI! }
 type LabelEdge { cursor: String! node: Label }
@@ -289,6 +300,16 @@ class RateState:
     reset_epoch: int
 
 
+QUERY_TIMEOUT_MESSAGE = (
+    "Something went wrong while executing your query. This may be the result of a timeout, or it could "
+    "be a GitHub bug. Please include `{request_id}` when reporting this issue."
+)
+
+
+class QueryTimeout(Exception):
+    """The query asked for a history page larger than the server can serve in time."""
+
+
 class _Refused(Exception):
     """A pagination error that makes GitHub reject the whole query (no `data` in the answer)."""
 
@@ -298,12 +319,19 @@ class _Refused(Exception):
 
 
 def execute(
-    backend: Backend, html_root: str, payload: Any, rate: RateState, permissions: frozenset[str] | None = None
+    backend: Backend,
+    html_root: str,
+    payload: Any,
+    rate: RateState,
+    permissions: frozenset[str] | None = None,
+    *,
+    max_history_page: int | None = None,
 ) -> dict[str, Any]:
     """Run one POST /graphql body; returns the JSON document GitHub would send (always HTTP 200).
 
     `permissions` are the token's: a field it may not read resolves to null with a FORBIDDEN error,
-    next to the data it may read, as GitHub answers an installation token."""
+    next to the data it may read, as GitHub answers an installation token. Raises `QueryTimeout`
+    when a `history` page is larger than `max_history_page`."""
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return {"errors": [{"message": "A query attribute must be specified and must be a string."}]}
     variables = payload.get("variables")
@@ -314,8 +342,10 @@ def execute(
         variable_values=variables if isinstance(variables, dict) else None,
         operation_name=payload.get("operationName"),
         type_resolver=lambda value, _info, _type: value.typename,
-        context_value={"permissions": permissions},
+        context_value={"permissions": permissions, "max_history_page": max_history_page},
     )
+    if any(isinstance(e.original_error, QueryTimeout) for e in result.errors or ()):
+        raise QueryTimeout()
     if not result.errors:
         return {"data": result.data}
     errors = []
@@ -650,12 +680,20 @@ class _Commit(_GitObject):
         last: int | None = None,
         after: str | None = None,
         before: str | None = None,
+        orderBy: dict[str, str] | None = None,
     ) -> _Connection:
         granted = info.context.get("permissions")
         if granted is not None and not granted & {"pull_requests:read", "pull_requests:write"}:
             raise GraphQLError("Resource not accessible by integration", extensions={"type": "FORBIDDEN"})
         repo = self.repository
-        nodes = [_PullRequest(repo, pr) for pr in repo.backend.pulls_for_commit(self.oid)]
+        order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
+        key = "updated_at" if order.get("field") == "UPDATED_AT" else "created_at"
+        pulls = sorted(
+            repo.backend.pulls_for_commit(self.oid),
+            key=lambda p: (getattr(p, key), p.number),
+            reverse=order.get("direction") == "DESC",
+        )
+        nodes = [_PullRequest(repo, pr) for pr in pulls]
         return _paginate(info, nodes, first, last, after, before)
 
     def history(
@@ -673,6 +711,9 @@ class _Commit(_GitObject):
         """`git rev-list` order from this commit (all parents, newest first), like GitHub's history."""
         git = self.repository.backend.git
         win = _window(info, first, last, after, before)
+        limit = info.context.get("max_history_page")
+        if limit is not None and max(first or 0, last or 0) > limit:
+            raise QueryTimeout()
         revs = [self.oid, *_author_args(author)]
         paths = [path] if path else []
 

@@ -255,7 +255,12 @@ class GitHubEmulator:
         self._default_branch = default_branch
         self._port = port
         self.actions_can_create_pull_requests = True
+        # Requests each resource (core, graphql) may make before GitHub refuses them until the reset.
         self.rate_limit = 5000
+        # GraphQL history pages larger than this time out (None: never), answered with this status:
+        # 502 or 504 as GitHub's gateway sends them, or 200 with GitHub's "Something went wrong" error.
+        self.graphql_max_history_page: int | None = None
+        self.graphql_timeout_status = 502
         self._lock = threading.Lock()
         self._ref_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -318,19 +323,37 @@ class GitHubEmulator:
         body: str | None,
         labels: list[str] | None = None,
         author: str = "octocat",
-        merge_commit_sha: str,
+        merge_commit_sha: str | None = None,
         head_ref: str = "feature",
         base: str = "main",
         merged_at: str | None = None,
         commits: list[str] | None = None,
+        state: Literal["merged", "open", "closed"] = "merged",
     ) -> int:
-        """Record a merged pull request whose merge commit (and `commits`) are associated with it."""
+        """Record a pull request; every commit it holds is associated with it, as on GitHub.
+
+        A merged PR's `merge_commit_sha` is its merge, squash or last rebased commit. Its `commits` (the
+        branch, oldest first) default, for a merge commit, to what its other parents brought in
+        (`git rev-list first-parent..other-parents`), as GitHub records them. An `open` or `closed`
+        (unmerged) PR has no merge commit: give it `commits`."""
         self.git.warm()  # one `git log --all` instead of a git process per pull request
-        merge_sha = self.git.resolve_commit(merge_commit_sha) or merge_commit_sha
+        merge_sha = (
+            (self.git.resolve_commit(merge_commit_sha) or merge_commit_sha) if merge_commit_sha else None
+        )
+        known = merge_sha is not None and self.git.resolve_commit(merge_sha) is not None
+        parents = self.git.commit(merge_sha).parents if merge_sha and known else ()
+        if commits is None and len(parents) >= 2:
+            commits = self.git.rev_list([*parents[1:], f"^{parents[0]}"], reverse=True)
         shas = [self.git.resolve_commit(c) or c for c in commits or []]
-        known = self.git.resolve_commit(merge_sha) is not None
-        when = merged_at or (self.git.commit(merge_sha).committer.iso if known else _now_iso())
-        parents = self.git.commit(merge_sha).parents if known else ()
+        if state == "merged" and merge_sha is None:
+            raise ValueError("a merged pull request needs its merge_commit_sha")
+        if merge_sha and known:
+            when = merged_at or self.git.commit(merge_sha).committer.iso
+        elif shas and self.git.resolve_commit(shas[-1]):
+            when = self.git.commit(shas[-1]).committer.iso
+        else:
+            when = merged_at or _now_iso()
+        head_sha = shas[-1] if shas else merge_sha or ""
         with self._lock:
             number = number or self._next_number()
             self._add_pull(
@@ -342,17 +365,17 @@ class GitHubEmulator:
                     labels=list(labels or []),
                     author=author,
                     head_ref=head_ref,
-                    head_sha=shas[-1] if shas else merge_sha,
+                    head_sha=head_sha,
                     base=base,
-                    base_sha=parents[0] if parents else merge_sha,
-                    state="closed",
+                    base_sha=parents[0] if parents else (merge_sha or head_sha),
+                    state="open" if state == "open" else "closed",
                     draft=False,
-                    merged_at=when,
-                    merge_commit_sha=merge_sha,
+                    merged_at=when if state == "merged" else None,
+                    merge_commit_sha=merge_sha if state == "merged" else None,
                     commits=shas,
                     created_at=when,
                     updated_at=when,
-                    closed_at=when,
+                    closed_at=None if state == "open" else when,
                 )
             )
         return number
@@ -406,6 +429,11 @@ class GitHubEmulator:
     def reset_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    @property
+    def rate_reset(self) -> int:
+        """When the rate limits reset (epoch seconds), as x-ratelimit-reset says."""
+        return self._reset_at
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -525,6 +553,8 @@ class GitHubEmulator:
             if fault.kind != "slow":
                 return self._fault_response(fault, ctx)
             time.sleep(fault.delay)
+        if (spent := self._rate_spent(ctx)) is not None:
+            return spent
         auth = ctx.headers.get("authorization", "")
         if auth:
             scheme, _, credential = auth.partition(" ")
@@ -658,7 +688,35 @@ class GitHubEmulator:
             used = self._used["graphql"] + 1
         rate = github_graphql.RateState(self.rate_limit, max(0, self.rate_limit - used), used, self._reset_at)
         granted = frozenset(self.tokens.get(ctx.token or "", ()))
-        return _Response(200, github_graphql.execute(self, ctx.host_root, payload, rate, granted))
+        try:
+            document = github_graphql.execute(
+                self, ctx.host_root, payload, rate, granted, max_history_page=self.graphql_max_history_page
+            )
+        except github_graphql.QueryTimeout:
+            request_id = _request_id()
+            message = github_graphql.QUERY_TIMEOUT_MESSAGE.format(request_id=request_id)
+            return _Response(
+                self.graphql_timeout_status,
+                {"data": None, "errors": [{"message": message}]},
+                {"x-github-request-id": request_id},
+            )
+        return _Response(200, document)
+
+    def _rate_spent(self, ctx: _Ctx) -> _Response | None:
+        """GitHub's answer once a resource's limit is spent: REST gets 403 with x-ratelimit-remaining: 0;
+        GraphQL gets HTTP 200 with a RATE_LIMITED error (docs: rate limits for the REST and GraphQL APIs)."""
+        if ctx.path == "/rate_limit":
+            return None
+        resource = "graphql" if ctx.path == "/graphql" else "core"
+        with self._lock:
+            if self._used[resource] < self.rate_limit:
+                return None
+        headers = {"x-ratelimit-remaining": "0", "x-ratelimit-used": str(self.rate_limit)}
+        message = "API rate limit exceeded for installation ID 12345678."
+        if resource == "graphql":
+            return _Response(200, {"errors": [{"type": "RATE_LIMITED", "message": message}]}, headers)
+        doc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+        return _Response(403, {"message": message, "documentation_url": doc, "status": "403"}, headers)
 
     # --- helpers ------------------------------------------------------------------------------------
 

@@ -647,6 +647,110 @@ def test_graphql_reads_blobs_refs_and_tags(emu: GitHubEmulator, small_repo: tupl
     assert data["refs"]["nodes"][1]["target"] == {"oid": shas[0], "committedDate": "2024-01-01T00:00:00Z"}
 
 
+ASSOCIATED = """query($sha: GitObjectID!) { repository(owner: "octo-org", name: "widgets") {
+  object(oid: $sha) { ... on Commit { associatedPullRequests(first: 10) { nodes {
+    number state merged baseRefName mergeCommit { oid } author { __typename login } } } } } } }"""
+
+
+def test_a_commit_is_associated_with_every_pr_that_holds_it_oldest_first(
+    emu: GitHubEmulator, small_repo: tuple[Path, list[str]]
+) -> None:
+    shas = small_repo[1]
+    emu.add_pull_request(number=4, title="Open", body="", commits=[shas[1]], state="open")
+    emu.add_pull_request(
+        number=5, title="Other base", body="", merge_commit_sha=shas[2], base="v1.x", commits=[shas[1]]
+    )
+    emu.add_pull_request(
+        number=6, title="Bump", body="", merge_commit_sha=shas[2], commits=[shas[1]], author="dependabot[bot]"
+    )
+    nodes = graphql(emu, ASSOCIATED, {"sha": shas[1]})["data"]["repository"]["object"]
+    found = [
+        (n["number"], n["state"], n["merged"], n["baseRefName"], (n["mergeCommit"] or {}).get("oid"))
+        for n in nodes["associatedPullRequests"]["nodes"]
+    ]
+    assert found == [
+        (4, "OPEN", False, "main", None),
+        (5, "MERGED", True, "v1.x", shas[2]),
+        (6, "MERGED", True, "main", shas[2]),
+    ]
+    # GraphQL names an app without REST's "[bot]" suffix, and says it is a Bot.
+    assert nodes["associatedPullRequests"]["nodes"][2]["author"] == {
+        "__typename": "Bot",
+        "login": "dependabot",
+    }
+    first_one = ASSOCIATED.replace("first: 10", "first: 1")
+    only = graphql(emu, first_one, {"sha": shas[1]})["data"]["repository"]["object"]
+    assert [n["number"] for n in only["associatedPullRequests"]["nodes"]] == [4]  # release-drafter#1354
+
+
+def test_a_merge_commits_pr_holds_what_its_other_parent_brought_in(tmp_path: Path) -> None:
+    bare = tmp_path / "repo.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True)
+
+    def git(*args: str) -> str:
+        env = {
+            "GIT_AUTHOR_NAME": "A",
+            "GIT_AUTHOR_EMAIL": "a@example.test",
+            "GIT_COMMITTER_NAME": "A",
+            "GIT_COMMITTER_EMAIL": "a@example.test",
+            "PATH": "/usr/bin:/bin",
+        }
+        return subprocess.run(
+            ["git", "-C", str(work), *args], check=True, capture_output=True, text=True, env=env
+        ).stdout.strip()
+
+    git("commit", "-q", "--allow-empty", "-m", "root")
+    git("checkout", "-q", "-b", "topic")
+    branch = [
+        git("commit", "-q", "--allow-empty", "-m", f"topic {n}") or git("rev-parse", "HEAD") for n in (1, 2)
+    ]
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--no-ff", "-m", "Merge pull request #1 from o/topic", "topic")
+    merge = git("rev-parse", "HEAD")
+    git("push", "-q", "origin", "main")
+    with GitHubEmulator(bare) as running:
+        running.add_pull_request(number=1, title="Topic", body="", merge_commit_sha=merge)
+        for sha in [*branch, merge]:
+            nodes = graphql(running, ASSOCIATED, {"sha": sha})["data"]["repository"]["object"]
+            assert [n["number"] for n in nodes["associatedPullRequests"]["nodes"]] == [1]
+        assert running.all_pull_requests[0].commits == branch
+
+
+@pytest.mark.parametrize("status", [502, 504, 200])
+def test_a_history_page_over_the_limit_times_out_like_githubs(emu: GitHubEmulator, status: int) -> None:
+    emu.graphql_max_history_page = 2
+    emu.graphql_timeout_status = status
+    query = (
+        '{ repository(owner: "octo-org", name: "widgets") '
+        '{ object(expression: "main") { ... on Commit {%s} } } }'
+    )
+    small = graphql(emu, query % "history(first: 2) { nodes { oid } }")
+    assert len(small["data"]["repository"]["object"]["history"]["nodes"]) == 2
+    code, _, body = raw(emu, "POST", "/graphql", {"query": query % "history(first: 3) { nodes { oid } }"})
+    assert code == status
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith("Something went wrong while executing your query.")
+
+
+def test_a_spent_limit_is_answered_as_github_documents(emu: GitHubEmulator) -> None:
+    emu.rate_limit = 1
+    assert raw(emu, "GET", f"/repos/{REPO}")[0] == 200
+    status, headers, body = raw(emu, "GET", f"/repos/{REPO}")
+    assert (status, headers["x-ratelimit-remaining"], headers["x-ratelimit-reset"]) == (
+        403,
+        "0",
+        str(emu.rate_reset),
+    )
+    assert body["message"].startswith("API rate limit exceeded")
+    assert raw(emu, "POST", "/graphql", {"query": "{ rateLimit { remaining } }"})[0] == 200
+    status, headers, body = raw(emu, "POST", "/graphql", {"query": "{ rateLimit { remaining } }"})
+    assert (status, headers["x-ratelimit-remaining"]) == (200, "0")
+    assert body == {"errors": [{"type": "RATE_LIMITED", "message": body["errors"][0]["message"]}]}
+    assert body["errors"][0]["message"].startswith("API rate limit exceeded")
+
+
 # --- faults --------------------------------------------------------------------------------------------
 
 
