@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -109,8 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome = pipeline.run(config, pipeline.build(config))
     except PatchPushError as exc:
         outcome = pipeline.failed(flags.get("file") or settings.DEFAULTS["file"], exc)
-    except Exception:  # our only broad except on this face: anything else is a bug
-        bug = pipeline.failed(flags.get("file") or settings.DEFAULTS["file"], PatchPushError(report.BUG))
+    except Exception as exc:  # our only broad except on this face: anything else is a bug
+        # As on the action face: notes generated before the bug are printed and kept beside the log.
+        if isinstance(exc, pipeline.Unexpected):
+            kept = exc.report
+        else:
+            kept = pipeline.failed(flags.get("file") or settings.DEFAULTS["file"], PatchPushError(report.BUG))
+        bug = dataclasses.replace(kept, error=report.BUG, error_stage=None, hint=None)
         _finish(bug, log_path=log_path, secrets=secrets, output_format=args.format)
         report.log_traceback(log_path, report.Redactor(secrets))
         return 2

@@ -185,3 +185,30 @@ def test_from_context_with_a_wrong_file_is_a_clear_error(
     code, _, err = run(history, "--dry-run", "--from-context", str(tmp_path / "bad.json"), capsys=capsys)
     assert code == 1
     assert "is not a ChangeSet saved by `patchpush --context`" in err
+
+
+def test_a_bug_after_the_notes_exist_exits_2_and_keeps_them(history: GitRepo, tmp_path: Path) -> None:
+    # A bug cannot be had on purpose: one is planted in our own merge step (as in test_action_faults).
+    plant = tmp_path / "plant"
+    plant.mkdir()
+    (plant / "sitecustomize.py").write_text(
+        "import patchpush.publish.document as document\n"
+        "def merge(*args, **kwargs):\n"
+        "    raise ZeroDivisionError('planted bug')\n"
+        "document.merge = merge\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "patchpush", "--repo", str(history.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": f"{plant}:{root}"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "this is a bug in patch-push" in result.stderr
+    assert "crash on empty input" in result.stdout
+    kept = history.path / "logs/patch_notes_unpublished.md"
+    assert "crash on empty input" in kept.read_text()
+    assert "ZeroDivisionError: planted bug" in (history.path / "logs/patch_failures.log").read_text()
+    assert not (history.path / "ai_patch.md").exists()
