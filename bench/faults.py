@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from tests.action_runner import ActionRun  # noqa: E402
 from tests.fakes.github_server import Fault, GitHubEmulator  # noqa: E402
 from tests.github_env import Remote, serve  # noqa: E402
+from tests.planted_bug import planted_pythonpath  # noqa: E402
 
 TOKEN = "fault-bench-token-0d9e3f7a"
 PERMISSIONS = {TOKEN: {"contents:write", "pull_requests:write"}}
@@ -68,15 +69,7 @@ def fault(kind: str, **options: object) -> Callable[[Remote, GitHubEmulator], No
 
 
 def planted_bug(tmp: Path) -> dict[str, str]:
-    plant = tmp / "plant"
-    plant.mkdir(exist_ok=True)
-    (plant / "sitecustomize.py").write_text(
-        "import patchpush.publish.document as document\n"
-        "def merge(*args, **kwargs):\n"
-        "    raise ZeroDivisionError('planted bug')\n"
-        "document.merge = merge\n"
-    )
-    return {"PYTHONPATH": f"{plant}:{ROOT}"}
+    return {"PYTHONPATH": planted_pythonpath(tmp)}
 
 
 def latin1_notes(remote: Remote) -> None:

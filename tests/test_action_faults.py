@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import planted_bug
 from tests.action_runner import ActionRun
 from tests.fakes.github_server import Fault
 from tests.github_env import Remote, serve
+from tests.planted_bug import planted_pythonpath
 
 
 @pytest.fixture
@@ -78,25 +80,15 @@ def test_github_killed_during_the_write_keeps_the_notes(remote: Remote) -> None:
 
 
 def test_a_bug_after_the_notes_exist_exits_2_and_keeps_them(remote: Remote, tmp_path: Path) -> None:
-    # A bug cannot be had on purpose: one is planted in our own merge step, GitHub and PyGithub stay real.
-    plant = tmp_path / "plant"
-    plant.mkdir()
-    (plant / "sitecustomize.py").write_text(
-        "import patchpush.publish.document as document\n"
-        "def merge(*args, **kwargs):\n"
-        "    raise ZeroDivisionError('planted bug')\n"
-        "document.merge = merge\n"
-    )
-    root = Path(__file__).resolve().parents[1]
     with serve(remote) as emu:
-        run = remote.run(emu, env={"PYTHONPATH": f"{plant}:{root}"})
+        run = remote.run(emu, env={"PYTHONPATH": planted_pythonpath(tmp_path)})
     assert run.code == 2, run.stdout + run.stderr
     assert run.outputs["outcome"] == "failed"
     assert "this is a bug in patch-push" in run.stdout
     assert "crash on empty input" in run.summary
     assert "crash on empty input" in (run.workspace / "logs/patch_notes_unpublished.md").read_text()
     log = (run.workspace / "logs/patch_failures.log").read_text()
-    assert "ZeroDivisionError: planted bug" in log and "test-token" not in log
+    assert planted_bug.MESSAGE in log and "test-token" not in log
     assert notes_commits(remote) == []
 
 

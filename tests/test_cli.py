@@ -11,7 +11,9 @@ import pytest
 
 from patchpush.cli import main
 from patchpush.collect.conventional import OWN_TRAILER
+from tests import planted_bug
 from tests.gitrepo import GitRepo
+from tests.planted_bug import planted_pythonpath
 
 
 def run(repo: GitRepo, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -188,27 +190,17 @@ def test_from_context_with_a_wrong_file_is_a_clear_error(
 
 
 def test_a_bug_after_the_notes_exist_exits_2_and_keeps_them(history: GitRepo, tmp_path: Path) -> None:
-    # A bug cannot be had on purpose: one is planted in our own merge step (as in test_action_faults).
-    plant = tmp_path / "plant"
-    plant.mkdir()
-    (plant / "sitecustomize.py").write_text(
-        "import patchpush.publish.document as document\n"
-        "def merge(*args, **kwargs):\n"
-        "    raise ZeroDivisionError('planted bug')\n"
-        "document.merge = merge\n"
-    )
-    root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
         [sys.executable, "-m", "patchpush", "--repo", str(history.path)],
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": f"{plant}:{root}"},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": planted_pythonpath(tmp_path)},
     )
     assert result.returncode == 2, result.stderr
     assert "this is a bug in patch-push" in result.stderr
     assert "crash on empty input" in result.stdout
     kept = history.path / "logs/patch_notes_unpublished.md"
     assert "crash on empty input" in kept.read_text()
-    assert "ZeroDivisionError: planted bug" in (history.path / "logs/patch_failures.log").read_text()
+    assert planted_bug.MESSAGE in (history.path / "logs/patch_failures.log").read_text()
     assert not (history.path / "ai_patch.md").exists()
