@@ -156,14 +156,18 @@ def test_invented_refs_are_removed_and_counted(srv: OpenAIServer, small: ChangeS
     assert (report.invented_refs, report.dropped_items, report.added_for_coverage) == (3, 1, 0)
 
 
-def test_changes_the_model_left_out_are_added_under_other_changes(srv: OpenAIServer) -> None:
-    changes = changeset(*(change(n, f"fix: bug number {n}") for n in range(1, 7)))
+def test_changes_the_model_left_out_are_added_in_their_own_sections(srv: OpenAIServer) -> None:
+    changes = changeset(*(change(n, f"fix: bug number {n}") for n in range(1, 5)),
+                        change(5, "feat: export to CSV"), change(6, "Tidy the parser"))
     srv.script(answer([{"text": f"Fixed bug {n}", "refs": [f"{n}"]} for n in range(1, 4)]))
 
     notes = LlmWriter(config=config(srv)).write(changes)
 
-    assert [s.title for s in notes.sections] == ["Fixes", "Other changes"]
-    assert [i.text for i in notes.sections[1].items] == ["bug number 4", "bug number 5", "bug number 6"]
+    assert [(s.title, [i.text for i in s.items]) for s in notes.sections] == [
+        ("Features", ["export to CSV"]),
+        ("Fixes", ["Fixed bug 1", "Fixed bug 2", "Fixed bug 3", "bug number 4"]),
+        ("Other changes", ["Tidy the parser"]),
+    ]
     assert sorted(cited(notes)) == sorted(c.sha for c in changes.changes)
     assert notes.report.added_for_coverage == 3 and notes.report.writer == "llm"
 
@@ -262,7 +266,7 @@ def test_an_answer_cut_off_at_the_output_limit_is_asked_again_in_smaller_chunks(
     srv.script(Reply.content('{"title": "Widgets", "sections": [{"title": "Feat', finish_reason="length"))
     notes = LlmWriter(config=config(srv)).write(small)
     maps = [r for r in srv.requests if r.json["response_format"]["json_schema"]["name"] == "release_notes"]
-    assert [len(_LINE.findall(user_prompt(r.json))) for r in maps] == [3, 1, 1, 1]
+    assert [len(_LINE.findall(user_prompt(r.json))) for r in maps] == [3, 2, 1]  # halved
     assert notes.report.writer == "llm" and notes.report.added_for_coverage == 0
 
 
