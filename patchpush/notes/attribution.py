@@ -26,7 +26,7 @@ from patchpush.notes import answer
 from patchpush.notes.budget import Entry
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, section_of
 
-KEEP_SHARE = 0.5  # a cited line stays while it explains at least half of what the best line explains
+KEEP_SHARE = 0.6  # a cited line stays while it explains 60% of what the best line explains
 MIN_SUPPORT = 0.1  # ...and at least this share of the item (in English; see `strict`)
 MIN_REATTRIBUTE = 0.25  # a line the item does not cite must explain this much to take the item
 CLEAR_LEAD = 1.5  # ...and this many times more than any other line

@@ -190,7 +190,9 @@ class Reply:
     content_type: str = "application/json"
 
     @classmethod
-    def raw_body(cls, body: bytes | str, *, content_type: str = "application/json", status: int = 200) -> Reply:
+    def raw_body(
+        cls, body: bytes | str, *, content_type: str = "application/json", status: int = 200
+    ) -> Reply:
         """Exactly these bytes as the body, whatever they are: the hostile answers a broken proxy or a
         misconfigured server sends (truncated JSON, an SSE stream to a non-streaming request, ...)."""
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
@@ -205,7 +207,7 @@ class Reply:
     def malformed(cls) -> Reply:
         """A 200 ``application/json`` completion cut off mid-body, as a proxy that drops the connection
         leaves it."""
-        return cls.raw_body('{"id": "chatcmpl-cut", "object": "chat.completion", "choices": [{"index": 0, "mess')
+        return cls.raw_body('{"id": "chatcmpl-cut", "object": "chat.completion", "choices": [{"ind')
 
     @classmethod
     def sse(cls, text: str) -> Reply:
@@ -1024,7 +1026,8 @@ class _Handler(BaseHTTPRequestHandler):
             other = "max_tokens" if cap == "max_completion_tokens" else "max_completion_tokens"
             if other in payload:
                 return bad(
-                    f"Unsupported parameter: '{other}' is not supported with this model. Use '{cap}' instead.",
+                    f"Unsupported parameter: '{other}' is not supported with this model. "
+                    f"Use '{cap}' instead.",
                     other,
                     "unsupported_parameter",
                 )
