@@ -27,14 +27,16 @@ from patchpush.notes.budget import Entry
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, section_of
 
 KEEP_SHARE = 0.6  # a cited line stays while it explains 60% of what the best line explains
-MIN_SUPPORT = 0.1  # ...and at least this share of the item (in English; see `strict`)
-MIN_REATTRIBUTE = 0.25  # a line the item does not cite must explain this much to take the item
+MIN_SUPPORT = 0.05  # ...and at least this share of the item (in English; see `strict`)
+DETAIL_WEIGHT = 0.5  # a word only a change's body or paths hold explains half as much
+MIN_REATTRIBUTE = 0.4  # a line the item does not cite must explain this much to take the item,
+MIN_REATTRIBUTE_TERMS = 2  # ...with this many of its terms ("Stability" alone is no evidence),
 CLEAR_LEAD = 1.5  # ...and this many times more than any other line
 _STEM = 6  # characters a term keeps: "configuration", "configure", "configurable" -> "config"
 _MAX_FILES = 20  # paths of a change that count as its words (a 500-file change is not about all of them)
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_WORD = re.compile(r"[^\W\d_]+|\d+")
+_WORD = re.compile(r"\d+(?:\.\d+)+|[^\W\d_]+|\d+")  # a version ("2.13.0") is one term
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "s", "ly")
 # Abbreviations commit subjects use for words a model spells out.
 _SYNONYMS = {
@@ -61,16 +63,16 @@ _SYNONYMS = {
 # Function words, and what every release note says whatever it is about.
 _STOP_WORDS = """a about above after again all also an and any are as at be been before being both but by can
     could did do does doing done for from had has have having here how if in into is it its itself
-    just may more most much must no nor not now of off on once only or other our out over own same
+    just may more most much must no nor not now of off on once only or other our out over own same per each
     should so some such than that the their them then there these they this those through to too
     under until up upon very via was we were what when where which while who why will with would you
-    your yet instead already still without within across etc e g i ie eg
+    your yet instead already still without within across between etc e g i ie eg
     add adds added adding fix fixes fixed fixing update updates updated updating improve improves
     improved improving improvement support supports supported supporting new now allow allows
     allowed enable enables enabled make makes made change changes changed use uses used using
     properly correctly correct better handle handles handled handling minor various several small
     issue issues bug bugs problem problems feature features release notes version users user
-    feat chore ci build test tests refactor style revert breaking
+    feat chore refactor breaking
 """
 _STOP = frozenset(_STOP_WORDS.split())
 
@@ -92,6 +94,8 @@ def _stem(word: str) -> str:
                 break
     if len(word) > 3 and word.endswith("e"):
         word = word[:-1]
+    elif len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":  # "logg", "skipp", "tagg"
+        word = word[:-1]
     return word[:_STEM]
 
 
@@ -100,8 +104,9 @@ class Verdict:
     """What to do with one item: the lines it keeps (empty: replace it by the offline items)."""
 
     refs: tuple[int, ...]
-    # How much each kept line explains the item: when several items cite one line, the best keeps it.
-    support: dict[int, float] = field(default_factory=dict)
+    # The weight of the item's words each kept line explains: when several items cite one line, the
+    # one with most to say about it keeps it (a bare "Commit fixes" explains little of anything).
+    strength: dict[int, float] = field(default_factory=dict)
 
     @property
     def replaced(self) -> bool:
@@ -116,46 +121,66 @@ class Attributor:
     keeps its refs unless another line clearly explains it.
     """
 
-    def __init__(self, lines: Sequence[str], *, strict: bool = True) -> None:
+    @classmethod
+    def of(cls, chunk: Sequence[Entry], *, strict: bool = True) -> Attributor:
+        """The attributor of a chunk's entries, from what the model was shown of each."""
+        heads, details = zip(*(_line_words(entry) for entry in chunk), strict=True) if chunk else ((), ())
+        return cls(heads, details=details, strict=strict)
+
+    def __init__(self, lines: Sequence[str], *, details: Sequence[str] = (), strict: bool = True) -> None:
+        """`lines`: what each change is (subject, scope, PR title); `details`: what else was said about
+        it (bodies, paths), whose words count for less: a squash merge's body lists every sub-commit."""
         self._strict = strict
-        bags = [terms(line) for line in lines]
+        heads = [terms(line) for line in lines]
+        bags = [head | terms(detail) for head, detail in zip(heads, details, strict=False)]
+        bags += heads[len(bags) :]
         df = Counter(t for bag in bags for t in bag)
         n = len(lines)
         self._idf = {t: math.log((1 + n) / (1 + d)) + 1 for t, d in df.items()}
         self._unknown = math.log(1 + n) + 1  # a term no line holds: as rare as can be
-        self._index: dict[str, list[int]] = defaultdict(list)
+        self._index: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, bag in enumerate(bags):
             for t in bag:
-                self._index[t].append(i)
+                self._index[t].append((i, 1.0 if t in heads[i] else DETAIL_WEIGHT))
 
     def support(self, text: str) -> dict[int, float]:
         """Each line's share of the item's weight that it explains (lines explaining nothing left out)."""
+        return self._explain(text)[0]
+
+    def _explain(self, text: str) -> tuple[dict[int, float], Counter[int], float]:
+        """Support per line, how many of the item's terms each line holds, and the item's weight."""
         item = terms(text)
         total = sum(self._idf.get(t, self._unknown) for t in item)
-        if not total:
-            return {}
         explained: dict[int, float] = defaultdict(float)
+        hits: Counter[int] = Counter()
+        if not total:
+            return {}, hits, 0.0
         for t in item:
             weight = self._idf.get(t)
             if weight is not None:
-                for i in self._index[t]:
-                    explained[i] += weight
-        return {i: w / total for i, w in explained.items()}
+                for i, factor in self._index[t]:
+                    explained[i] += weight * factor
+                    hits[i] += 1
+        return {i: w / total for i, w in explained.items()}, hits, total
 
     def judge(self, text: str, cited: Iterable[int]) -> Verdict:
         cited = tuple(dict.fromkeys(cited))
-        support = self.support(text)
+        support, hits, total = self._explain(text)
         best = max(support.values(), default=0.0)
         floor = MIN_SUPPORT if self._strict else 0.0
         kept = tuple(r for r in cited if support.get(r, 0.0) >= max(floor, KEEP_SHARE * best))
         if kept and (best > 0 or not self._strict):
-            return Verdict(kept, {r: support.get(r, 0.0) for r in kept})
+            return Verdict(kept, {r: support.get(r, 0.0) * total for r in kept})
         ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
-        if ranked and ranked[0][1] >= MIN_REATTRIBUTE:
+        # In another language only names match, and a name weighs less of the item: half the bar.
+        bar = MIN_REATTRIBUTE if self._strict else MIN_REATTRIBUTE / 2
+        if ranked and ranked[0][1] >= bar and hits[ranked[0][0]] >= MIN_REATTRIBUTE_TERMS:
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
             if ranked[0][1] >= CLEAR_LEAD * runner_up:
                 line, share = ranked[0]
-                return Verdict((line,), {line: share})
+                return Verdict((line,), {line: share * total})
+        if not self._strict:  # no evidence against the refs is not evidence against them
+            return Verdict(cited, {r: support.get(r, 0.0) * total for r in cited})
         return Verdict(())
 
 
@@ -199,7 +224,7 @@ def review(
     """Ground, attribute, de-duplicate and file the items the model wrote for `chunk` (its lines are
     numbered from 1)."""
     result = Review()
-    attributor = Attributor([_line_words(entry) for entry in chunk], strict=strict)
+    attributor = Attributor.of(chunk, strict=strict)
     candidates: list[_Candidate] = []
     for title, items in sections:
         for text, refs in items:
@@ -222,7 +247,7 @@ def review(
     for n, candidate in enumerate(candidates):
         for line in candidate.verdict.refs:
             held = owner.get(line)
-            if held is None or candidate.verdict.support[line] > candidates[held].verdict.support[line]:
+            if held is None or candidate.verdict.strength[line] > candidates[held].verdict.strength[line]:
                 owner[line] = n
     for n, candidate in enumerate(candidates):
         lines = [line for line in candidate.verdict.refs if owner[line] == n]
@@ -257,10 +282,21 @@ def _line_number(ref: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _line_words(entry: Entry) -> str:
-    """What the model was shown of a change, and the paths it touches where they are known."""
+_TYPE = re.compile(r"^(?:breaking: )?[a-z]+(?:\(([^()]*)\))?!?: ")
+
+
+def _line_words(entry: Entry) -> tuple[str, str]:
+    """What the model was shown of a change: what it is (scope, subject, PR title), and the rest of its
+    line with the paths it touches where they are known. Its type word says nothing about what it does:
+    "perf" would explain every item that mentions speed."""
+    head = " ".join(
+        part
+        for change in entry.changes
+        for part in (change.scope or "", change.description or change.subject, change.pr_title or "")
+    )
     paths = [p for change in entry.changes for p in change.files][:_MAX_FILES]
-    return entry.text + (" " + " ".join(paths) if paths else "")
+    details = _TYPE.sub(lambda m: f"{m.group(1) or ''} ", entry.text)
+    return head, details + (" " + " ".join(paths) if paths else "")
 
 
 _HEADER = re.compile(r"^[a-z]+(?:\([^()]*\))?!?:\s")  # a Conventional Commit header: "chore(release): "
