@@ -6,9 +6,9 @@ note uses ("add", "fix", "improve") left out. A term weighs more the fewer lines
 (inverse document frequency), and an item term that no line holds weighs most: it explains nothing.
 A line's support for an item is the share of the item's weight that the line's terms explain.
 
-An item keeps the cited lines that explain a fair share of it, compared with the line that explains
-it best (`KEEP_SHARE`). When none of its cited lines does, it moves to the one line that clearly
-explains it (`CLEAR_LEAD` ahead of the next), or, when no line does, it is replaced by the offline
+An item keeps the cited lines that explain a fair share of it, compared with the line it does not cite
+that explains it best (`KEEP_SHARE`). When none of its cited lines does, it moves to the one line that clearly
+explains it (`CLEAR_LEAD` times or `CLEAR_MARGIN` ahead of the next), or, when no line does, it is replaced by the offline
 writer's items for its refs. Measured on real ranges by `bench/llm_quality.py`; the paraphrase cases
 that pin the false alarms are in `tests/notes/test_attribution.py`.
 """
@@ -26,12 +26,13 @@ from patchpush.notes import answer
 from patchpush.notes.budget import Entry
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, section_of
 
-KEEP_SHARE = 0.6  # a cited line stays while it explains 60% of what the best line explains
+KEEP_SHARE = 0.6  # a cited line stays while it explains 60% of what the best uncited line explains
 MIN_SUPPORT = 0.05  # ...and at least this share of the item (in English; see `strict`)
 DETAIL_WEIGHT = 0.5  # a word only a change's body or paths hold explains half as much
 MIN_REATTRIBUTE = 0.4  # a line the item does not cite must explain this much to take the item,
 MIN_REATTRIBUTE_TERMS = 2  # ...with this many of its terms ("Stability" alone is no evidence),
-CLEAR_LEAD = 1.5  # ...and this many times more than any other line
+CLEAR_LEAD = 1.5  # ...and this many times more than any other line,
+CLEAR_MARGIN = 0.25  # or this share of the item more (what tells "batch 2" from "batch 14")
 _STEM = 6  # characters a term keeps: "configuration", "configure", "configurable" -> "config"
 _MAX_FILES = 20  # paths of a change that count as its words (a 500-file change is not about all of them)
 
@@ -167,8 +168,11 @@ class Attributor:
         cited = tuple(dict.fromkeys(cited))
         support, hits, total = self._explain(text)
         best = max(support.values(), default=0.0)
+        # A cited line competes with the lines the item does not cite, not with its co-cited lines:
+        # an item may merge two changes and say more about one of them.
+        rival = max((share for line, share in support.items() if line not in cited), default=0.0)
         floor = MIN_SUPPORT if self._strict else 0.0
-        kept = tuple(r for r in cited if support.get(r, 0.0) >= max(floor, KEEP_SHARE * best))
+        kept = tuple(r for r in cited if support.get(r, 0.0) >= max(floor, KEEP_SHARE * rival))
         if kept and (best > 0 or not self._strict):
             return Verdict(kept, {r: support.get(r, 0.0) * total for r in kept})
         ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -176,7 +180,7 @@ class Attributor:
         bar = MIN_REATTRIBUTE if self._strict else MIN_REATTRIBUTE / 2
         if ranked and ranked[0][1] >= bar and hits[ranked[0][0]] >= MIN_REATTRIBUTE_TERMS:
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-            if ranked[0][1] >= CLEAR_LEAD * runner_up:
+            if ranked[0][1] >= CLEAR_LEAD * runner_up or ranked[0][1] - runner_up >= CLEAR_MARGIN:
                 line, share = ranked[0]
                 return Verdict((line,), {line: share * total})
         if not self._strict:  # no evidence against the refs is not evidence against them

@@ -433,6 +433,8 @@ def _completion(response: Any) -> tuple[str, str | None, tuple[int, int]]:
                 "(check `base-url`: the endpoint must answer stream=false requests)"
             )
         raise _Unusable(f"the model provider's answer was not a chat completion: {_short(response, 60)!r}")
+    if not hasattr(response, "choices"):  # a JSON array or number: the SDK hands it over as it is
+        raise _Unusable("the model provider's answer was not a chat completion")
     usage = getattr(response, "usage", None)
     counts = (getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0)) if usage else (0, 0)
     if not all(n is None or (type(n) is int and 0 <= n <= MAX_USAGE) for n in counts):

@@ -39,6 +39,7 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import secrets
 import signal
 import socket
@@ -65,6 +66,7 @@ __all__ = [
     "count_prompt_tokens",
     "count_text_tokens",
     "main",
+    "misattributing",
 ]
 
 #: What the server answers when no reply is scripted and no responder is set.
@@ -326,6 +328,45 @@ class Reply:
             _openai_error(message, str(data.get("type", "invalid_request_error")), None, data.get("code")),
             data.get("headers"),
         )
+
+
+_CHANGE_LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
+_HEADER = re.compile(r"^(?:breaking: )?([a-z]+)(?:\([^()]*\))?!?: (.*)$")
+_SWAPPED = {"feat": "Fixes", "fix": "Features"}
+
+
+def misattributing(request: Mapping[str, Any]) -> Reply:
+    """A model that gets the facts wrong the way small models do (issue #10), on the writer's prompt
+    of numbered change lines (``N subject | details``):
+
+    * the item citing line N describes line N+1 (the last one describes a change it was not shown);
+    * a feat change is described under Fixes, a fix change under Features;
+    * line 1 is cited twice, the second time by a vague item;
+    * the notes are titled with the first line's commit subject, header and all.
+
+    The summary request of a range written in parts gets a title that is a commit header too.
+    """
+    schema = request.get("response_format", {}).get("json_schema", {}).get("name")
+    messages = request.get("messages") or []
+    prompt = _value_text(messages[1].get("content")) if len(messages) > 1 else ""  # the change lines
+    lines = [(int(n), rest.split(" | ")[0]) for n, rest in _CHANGE_LINE.findall(prompt)]
+    if schema == "notes_summary" or not lines:
+        summary = {"title": "chore(release): prepare the release", "summary": "Changes."}
+        return Reply.content(json.dumps(summary))
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for index, (number, _) in enumerate(lines):
+        described = lines[index + 1][1] if index + 1 < len(lines) else "a change nobody made"
+        match = _HEADER.match(described)
+        title = _SWAPPED.get(match.group(1), "Other changes") if match else "Other changes"
+        text = "Now " + (_HEADER.sub(r"\2", described) if _HEADER.match(described) else described)
+        sections.setdefault(title, []).append({"text": text, "refs": [str(number)]})
+    sections.setdefault("Other changes", []).append({"text": "Various improvements", "refs": ["1"]})
+    body = {
+        "title": lines[0][1],
+        "summary": "This release brings many improvements.",
+        "sections": [{"title": t, "items": items} for t, items in sections.items()],
+    }
+    return Reply.content(json.dumps(body))
 
 
 def load_replies(path: str | Path) -> list[Reply]:

@@ -89,7 +89,9 @@ def test_the_same_subject_text_citing_a_neighbour_is_caught() -> None:
 
 
 def test_hard_paraphrases_citing_a_neighbour_are_mostly_caught() -> None:
-    caught = [n + 1 for n, text in enumerate(HARD) if (n + 1) % N not in ATTRIBUTOR.judge(text, [(n + 1) % N]).refs]
+    caught = [
+        n + 1 for n, text in enumerate(HARD) if (n + 1) % N not in ATTRIBUTOR.judge(text, [(n + 1) % N]).refs
+    ]
     assert len(caught) >= 30  # measured: 30 of 35; the 5 others have no words of their own to go by
 
 
@@ -104,7 +106,9 @@ def test_an_item_merging_related_changes_keeps_each_ref_it_explains() -> None:
     assert ATTRIBUTOR.judge(text, [18, 32, 33, 5]).refs == (18, 32, 33)  # the stray ref goes
 
 
-def sections_of(answer: dict[str, list[tuple[str, list[str]]]]) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+def sections_of(
+    answer: dict[str, list[tuple[str, list[str]]]],
+) -> list[tuple[str, list[tuple[str, list[str]]]]]:
     return list(answer.items())
 
 
@@ -114,8 +118,14 @@ def test_review_files_typed_changes_by_type_and_keeps_each_change_once() -> None
         [
             ("Fixes", [("Templates can show statistics for each commit.", ["5"])]),
             ("Features", [("Wheels for musl Linux are published to PyPI again.", ["3"])]),
-            ("Performance", [("Add caching where applicable", ["8"]), ("Add caching where applicable", ["6"]),
-                             ("Add caching where applicable", ["7"])]),
+            (
+                "Performance",
+                [
+                    ("Add caching where applicable", ["8"]),
+                    ("Add caching where applicable", ["6"]),
+                    ("Add caching where applicable", ["7"]),
+                ],
+            ),
             ("Other changes", [("Statistics per commit", ["5"])]),
         ],
         ENTRIES,
@@ -135,8 +145,17 @@ def test_review_files_typed_changes_by_type_and_keeps_each_change_once() -> None
 
 def test_review_of_a_mostly_wrong_answer_says_so() -> None:
     result = review(
-        [("Features", [("Better performance", ["1"]), ("Stability", ["2"]), ("Docker tag for stable", ["30"]),
-                       ("Nothing", ["99"])])],
+        [
+            (
+                "Features",
+                [
+                    ("Better performance", ["1"]),
+                    ("Stability", ["2"]),
+                    ("Docker tag for stable", ["30"]),
+                    ("Nothing", ["99"]),
+                ],
+            )
+        ],
         ENTRIES,
     )
     assert (result.replaced, result.dropped, result.invented) == (2, 1, 1)
@@ -153,7 +172,9 @@ def test_an_item_citing_changes_of_several_types_goes_to_the_weightiest() -> Non
 def test_notes_in_another_language_keep_refs_unless_another_line_clearly_explains_them() -> None:
     german = Attributor.of(ENTRIES, strict=False)
     assert german.judge("Vorlagen zeigen Statistiken für jeden Commit.", [4]).refs == (4,)
-    assert german.judge("Das Docker-Tag latest gilt nur noch für stabile Versionen (nightly).", [4]).refs == (29,)
+    assert german.judge("Das Docker-Tag latest gilt nur noch für stabile Versionen (nightly).", [4]).refs == (
+        29,
+    )
 
 
 @pytest.mark.parametrize(
