@@ -72,7 +72,7 @@ _STOP_WORDS = """a about above after again all also an and any are as at be been
     improved improving improvement support supports supported supporting new now allow allows
     allowed enable enables enabled make makes made change changes changed use uses used using
     properly correctly correct better handle handles handled handling minor various several small
-    issue issues bug bugs problem problems feature features release notes version users user
+    issue issues bug bugs problem problems feature features release notes version
     feat chore refactor breaking
 """
 _STOP = frozenset(_STOP_WORDS.split())
