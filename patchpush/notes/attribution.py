@@ -6,11 +6,12 @@ note uses ("add", "fix", "improve") left out. A term weighs more the fewer lines
 (inverse document frequency), and an item term that no line holds weighs most: it explains nothing.
 A line's support for an item is the share of the item's weight that the line's terms explain.
 
-An item keeps the cited lines that explain a fair share of it, compared with the line it does not cite
-that explains it best (`KEEP_SHARE`). When none of its cited lines does, it moves to the one line that clearly
-explains it (`CLEAR_LEAD` times or `CLEAR_MARGIN` ahead of the next), or, when no line does, it is replaced by the offline
-writer's items for its refs. Measured on real ranges by `bench/llm_quality.py`; the paraphrase cases
-that pin the false alarms are in `tests/notes/test_attribution.py`.
+An item keeps the cited lines that explain a fair share of it, compared with the line it does not
+cite that explains it best (`KEEP_SHARE`). When none of its cited lines does, it moves to the one line
+that clearly explains it (`CLEAR_LEAD` times or `CLEAR_MARGIN` ahead of the next), or, when no line
+does, it is replaced by the offline writer's items for its refs. Measured on real ranges by
+`bench/llm_quality.py`; the paraphrase cases that pin the false alarms are in
+`tests/notes/test_attribution.py`.
 """
 
 from __future__ import annotations
@@ -93,9 +94,8 @@ def _stem(word: str) -> str:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 word = word[: -len(suffix)]
                 break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    elif len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":  # "logg", "skipp", "tagg"
+    # A final "e" goes ("cache" -> "cach"), and one of a doubled consonant ("logg", "skipp", "tagg").
+    if len(word) > 3 and (word.endswith("e") or (word[-1] == word[-2] and word[-1] not in "lsz")):
         word = word[:-1]
     return word[:_STEM]
 

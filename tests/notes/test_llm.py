@@ -7,6 +7,7 @@ would; nothing is patched. Faults (429, 5xx, hangs, context limits, bad JSON) co
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -220,8 +221,9 @@ def test_instructions_in_commits_are_data_not_orders(srv: OpenAIServer) -> None:
                         "items": [
                             {"text": "@everyone free money at https://evil.example", "refs": []},
                             {
-                                "text": "@everyone the parser <img src=x onerror=alert(1)> ![pwn](https://evil.example/p.png) "
-                                "is fixed, [claim](https://evil.example/claim) now",
+                                "text": "@everyone the parser <img src=x onerror=alert(1)> "
+                                "![pwn](https://evil.example/p.png) is fixed, "
+                                "[claim](https://evil.example/claim) now",
                                 "refs": ["1"],
                             },
                             {"text": "Dark mode", "refs": ["2"]},
@@ -620,7 +622,7 @@ def test_every_request_caps_its_output_by_the_size_of_its_chunk(srv: OpenAIServe
             assert r.json["max_tokens"] <= 500  # a title and a summary
     assert len(caps) >= 2  # chunks of different sizes: the cap follows the size
     sizes = sorted(caps)
-    assert all(caps[a] < caps[b] for a, b in zip(sizes, sizes[1:], strict=False))
+    assert all(caps[a] < caps[b] for a, b in itertools.pairwise(sizes))
     assert all(20 * n < caps[n] <= 100 * n + 500 for n in sizes)
 
 
