@@ -498,7 +498,8 @@ def test_a_model_that_takes_one_cap_parameter_refuses_the_other() -> None:
 
 
 def test_the_misattributing_model_shifts_swaps_repeats_and_titles_with_a_subject() -> None:
-    prompt = "<changes>\n1 feat(api): add users\n2 fix: crash on empty input\n3 docs: explain limits\n</changes>"
+    prompt = "<changes>\n1 feat(api): add users\n2 fix: crash on empty input\n3 docs: explain limits\n"
+    prompt += "</changes>"
     messages = [{"role": "system", "content": "s"}, {"role": "user", "content": prompt}]
     request = {"response_format": {"json_schema": {"name": "release_notes"}}, "messages": messages}
     notes = json.loads(openai_server.misattributing(request).text)
