@@ -150,7 +150,7 @@ class Attributor:
 
     def _explain(self, text: str) -> tuple[dict[int, float], Counter[int], float]:
         """Support per line, how many of the item's terms each line holds, and the item's weight."""
-        item = terms(text)
+        item = terms(_TYPE.sub(_scope_only, text))  # a model that copies "perf(ci): ..." means the scope
         total = sum(self._idf.get(t, self._unknown) for t in item)
         explained: dict[int, float] = defaultdict(float)
         hits: Counter[int] = Counter()
@@ -289,6 +289,10 @@ def _line_number(ref: str) -> int | None:
 _TYPE = re.compile(r"^(?:breaking: )?[a-z]+(?:\(([^()]*)\))?!?: ")
 
 
+def _scope_only(header: re.Match[str]) -> str:
+    return f"{header.group(1) or ''} "
+
+
 def _line_words(entry: Entry) -> tuple[str, str]:
     """What the model was shown of a change: what it is (scope, subject, PR title), and the rest of its
     line with the paths it touches where they are known. Its type word says nothing about what it does:
@@ -299,7 +303,7 @@ def _line_words(entry: Entry) -> tuple[str, str]:
         for part in (change.scope or "", change.description or change.subject, change.pr_title or "")
     )
     paths = [p for change in entry.changes for p in change.files][:_MAX_FILES]
-    details = _TYPE.sub(lambda m: f"{m.group(1) or ''} ", entry.text)
+    details = _TYPE.sub(_scope_only, entry.text)
     return head, details + (" " + " ".join(paths) if paths else "")
 
 
