@@ -22,7 +22,7 @@ from typing import Any
 
 from patchpush.models import ChangeSet, NoteItem, ReleaseNotes, WriterReport
 from patchpush.notes import answer, attribution, budget
-from patchpush.notes.offline import write_offline
+from patchpush.notes.offline import SECTION_ORDER, write_offline
 
 GITHUB_MODELS_URL = "https://models.github.ai/inference"
 OUTPUT_RESERVE = 0.1  # share of the budget kept free of input, as slack for counting differences
@@ -37,6 +37,8 @@ SUMMARY_CAP = 200
 # from a broken proxy): refused, never published.
 MAX_ANSWER_CHARS_PER_TOKEN = 16
 MAX_USAGE = 10_000_000  # token counts past this in `usage` are not counts
+# The offline writer's sections: typed changes are filed there whatever the model says.
+_SECTIONS = ", ".join(SECTION_ORDER)
 _TOO_LONG = re.compile(r"context.length|maximum context|too large|tokens_limit", re.IGNORECASE)
 
 
@@ -371,7 +373,9 @@ class _Run:
     def _system(self, name: str, **values: str) -> str:
         extra = budget.inert(" ".join(self.config.instructions.split()))
         instructions = self.prompts["instructions"].format(instructions=extra) if extra else ""
-        return self.prompts[name].format(language=self.config.language, instructions=instructions, **values)
+        return self.prompts[name].format(
+            language=self.config.language, instructions=instructions, sections=_SECTIONS, **values
+        )
 
     def _fixed_cost(self, system: str, name: str, **empty: str) -> int:
         """Tokens of a request before its data: both messages' frames and room for one repair turn."""
