@@ -99,6 +99,9 @@ class _Chunk:
     start: int  # position of its first entry in the range
     room: int  # tokens the change lines may use
     depth: int = 0  # halvings so far
+    # The prompt lines and their tokens, when the plan already counted them (counting is the costly part).
+    lines: list[str] | None = None
+    used: int = 0
 
 
 @dataclass
@@ -215,8 +218,8 @@ class _Run:
         chunks = []
         start = 0
         while start < len(entries):
-            chunk, _, _ = budget.take(entries[start:], room, budget.MAX_CHUNK_CHANGES)
-            chunks.append(_Chunk(chunk, start, room))
+            chunk, lines, used = budget.take(entries[start:], room, budget.MAX_CHUNK_CHANGES)
+            chunks.append(_Chunk(chunk, start, room, lines=lines, used=used))
             start += len(chunk)
         workers = min(len(chunks), max(1, self.config.max_concurrency))
         if workers == 1:
@@ -235,11 +238,15 @@ class _Run:
 
     def _answer(self, chunk: _Chunk, system: str) -> list[_Answered]:
         """The answer for one chunk; one it refuses as too long is asked again in two halves."""
-        entries, lines, used = budget.take(chunk.entries, chunk.room, len(chunk.entries))
+        if chunk.lines is None:
+            entries, lines, used = budget.take(chunk.entries, chunk.room, len(chunk.entries))
+        else:
+            entries, lines, used = chunk.entries, chunk.lines, chunk.used
         user = self.prompts["user"].format(changes="\n".join(lines))
         cap = _map_cap(len(entries))
+        known = self._fixed_cost(system, "user", changes="") + used  # what count_messages would say, or more
         try:
-            reply = self._ask(system, user, answer.NOTES_SCHEMA, "release_notes", cap)
+            reply = self._ask(system, user, answer.NOTES_SCHEMA, "release_notes", cap, tokens=known)
         except _TooLong as exc:
             # The model's window or output limit is smaller than we were told.
             if chunk.depth >= MAX_SHRINKS or (len(entries) == 1 and (exc.output or used // 2 < _MIN_ROOM)):
@@ -281,15 +288,26 @@ class _Run:
 
     # -- one request ----------------------------------------------------------------------------
 
-    def _ask(self, system: str, user: str, schema: dict[str, Any], name: str, cap: int) -> answer.Answer:
+    def _ask(
+        self,
+        system: str,
+        user: str,
+        schema: dict[str, Any],
+        name: str,
+        cap: int,
+        *,
+        tokens: int | None = None,
+    ) -> answer.Answer:
+        """`tokens`: the request's size when the caller counted it (with room for the repair turn)."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        text = self._complete(messages, schema, name, cap)
+        text = self._complete(messages, schema, name, cap, tokens=tokens)
         try:
             return answer.parse(text)
         except ValueError as first:
             # One repair: say what was wrong and ask again (the bad answer is not echoed: it may be long).
             repair = self.prompts["repair"].format(error=_short(str(first), 60))
-            text = self._complete([*messages, {"role": "user", "content": repair}], schema, name, cap)
+            repaired = [*messages, {"role": "user", "content": repair}]
+            text = self._complete(repaired, schema, name, cap, tokens=tokens)
             try:
                 return answer.parse(text)
             except ValueError as second:
@@ -298,10 +316,18 @@ class _Run:
                     f"({_short(str(second))})"
                 ) from None
 
-    def _complete(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, cap: int) -> str:
+    def _complete(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        name: str,
+        cap: int,
+        *,
+        tokens: int | None,
+    ) -> str:
         import openai  # lazily: importing it costs ~0.4 s, and the offline path never needs it
 
-        tokens = budget.count_messages(messages)
+        tokens = budget.count_messages(messages) if tokens is None else tokens
         if tokens > self.config.max_input_tokens:
             raise _TooLong(f"{tokens} tokens counted before sending")
         c = self.config
