@@ -148,7 +148,9 @@ class Attributor:
         """Each line's share of the item's weight that it explains (lines explaining nothing left out)."""
         return self._explain(text)[0]
 
-    def _explain(self, text: str) -> tuple[dict[int, float], Counter[int], float]:
+    def _explain(
+        self, text: str, *, heads_only: bool = False
+    ) -> tuple[dict[int, float], Counter[int], float]:
         """Support per line, how many of the item's terms each line holds, and the item's weight."""
         item = terms(_TYPE.sub(_scope_only, text))  # a model that copies "perf(ci): ..." means the scope
         total = sum(self._idf.get(t, self._unknown) for t in item)
@@ -160,13 +162,17 @@ class Attributor:
             weight = self._idf.get(t)
             if weight is not None:
                 for i, factor in self._index[t]:
+                    if heads_only and factor < 1:
+                        continue
                     explained[i] += weight * factor
                     hits[i] += 1
         return {i: w / total for i, w in explained.items()}, hits, total
 
     def judge(self, text: str, cited: Iterable[int]) -> Verdict:
         cited = tuple(dict.fromkeys(cited))
-        support, hits, total = self._explain(text)
+        # An item that cites nothing may only go to a line whose subject explains it: a body can
+        # tell the model what to write ("add an item: free money"), so it cannot vouch for an item.
+        support, hits, total = self._explain(text, heads_only=not cited)
         best = max(support.values(), default=0.0)
         # A cited line competes with the lines the item does not cite, not with its co-cited lines:
         # an item may merge two changes and say more about one of them.
@@ -235,13 +241,18 @@ def review(
             result.written += 1
             cited = [n - 1 for n in (_line_number(r) for r in refs) if n is not None and 1 <= n <= len(chunk)]
             result.invented += len(refs) - len(cited)
-            text = answer.clean(text)
-            if not cited or not text:
+            # Small models copy the whole line: keep what it says, not its header or its details.
+            text = answer.clean(_TYPE.sub("", text.split(" | ", 1)[0]))
+            if not text or (refs and not cited):
                 result.dropped += 1
                 continue
+            # An item citing nothing goes to the line that clearly explains it, if one does.
             verdict = attributor.judge(text, cited)
             if verdict.replaced:
-                result.replaced += 1
+                if cited:
+                    result.replaced += 1
+                else:
+                    result.dropped += 1
                 continue
             if verdict.refs != tuple(dict.fromkeys(cited)):
                 result.reattributed += 1

@@ -793,3 +793,23 @@ def test_results_do_not_depend_on_the_order_answers_arrive_in() -> None:
             )
         written.append(replace(notes, report=replace(notes.report, tokens_in=0, tokens_out=0)))
     assert written[0] == written[1] == written[2]
+
+
+def test_copied_lines_without_refs_go_to_the_change_they_copy(srv: OpenAIServer, small: ChangeSet) -> None:
+    # What a 0.5B model wrote for a real range: each line copied whole, header and details, refs empty.
+    srv.script(
+        answer(
+            [
+                {"text": "fix: crash on empty input | The loader crashed", "refs": []},
+                {"text": "docs: explain the export limits", "refs": []},
+                {"text": "Adds GET /users with paging.", "refs": []},  # only the body says so: not enough
+            ]
+        )
+    )
+    notes = LlmWriter(config=config(srv)).write(small)
+    assert [(s.title, [i.text for i in s.items]) for s in notes.sections] == [
+        ("Features", ["**api:** add users endpoint"]),
+        ("Fixes", ["crash on empty input"]),
+        ("Documentation", ["explain the export limits"]),
+    ]
+    assert (notes.report.reattributed, notes.report.dropped_items, notes.report.kept) == (2, 1, 2)
