@@ -39,6 +39,8 @@ MAX_ANSWER_CHARS_PER_TOKEN = 16
 MAX_USAGE = 10_000_000  # token counts past this in `usage` are not counts
 # The offline writer's sections: typed changes are filed there whatever the model says.
 _SECTIONS = ", ".join(SECTION_ORDER)
+# The summary request's outline ends "Sections: Features (3), ...": a summary that repeats it is no summary.
+_ECHO = re.compile(r"\bSections: ")
 _TOO_LONG = re.compile(r"context.length|maximum context|too large|tokens_limit", re.IGNORECASE)
 
 
@@ -192,7 +194,7 @@ class _Run:
         offline = write_offline(changes)
         if not title or attribution.is_raw_subject(title, subjects):
             title = offline.title
-        if not summary or attribution.is_raw_subject(summary, subjects):
+        if not summary or attribution.is_raw_subject(summary, subjects) or _ECHO.search(summary):
             summary = offline.summary
         return ReleaseNotes(
             title=title,

@@ -537,6 +537,22 @@ def test_a_misattributing_model_over_several_chunks_stays_faithful(srv: OpenAISe
     assert notes.title == write_offline(changes).title  # the reduce call's title was a header too
 
 
+def test_a_summary_that_repeats_the_outline_is_replaced(srv: OpenAIServer) -> None:
+    # The 0.5B model's summary of git-cliff v2.11.0 ended with the outline it was given.
+    def echo(request: dict[str, Any]) -> str:
+        if request["response_format"]["json_schema"]["name"] == "notes_summary":
+            return json.dumps(
+                {"title": "v2.11.0 Release Notes", "summary": "Fixes. Sections: Fixes, Features"}
+            )
+        return grounded(request)
+
+    srv.responder = echo
+    changes = big_range(300)
+    notes = LlmWriter(config=config(srv, max_input_tokens=2000)).write(changes)
+    assert notes.title == "v2.11.0 Release Notes"
+    assert notes.summary == write_offline(changes).summary
+
+
 def test_items_of_several_types_go_to_the_weightiest_and_each_change_once(
     srv: OpenAIServer, small: ChangeSet
 ) -> None:
