@@ -242,7 +242,7 @@ def review(
             cited = [n - 1 for n in (_line_number(r) for r in refs) if n is not None and 1 <= n <= len(chunk)]
             result.invented += len(refs) - len(cited)
             # Small models copy the whole line: keep what it says, not its header or its details.
-            text = answer.clean(_TYPE.sub("", text.split(" | ", 1)[0]))
+            text = answer.clean(_COPIED.sub("", text.split(" | ", 1)[0]))
             if not text or (refs and not cited):
                 result.dropped += 1
                 continue
@@ -298,6 +298,7 @@ def _line_number(ref: str) -> int | None:
 
 
 _TYPE = re.compile(r"^(?:breaking: )?[a-z]+(?:\(([^()]*)\))?!?: ")
+_COPIED = re.compile(_TYPE.pattern, re.IGNORECASE)  # "Fix(remote): ...", as a model copies it
 
 
 def _scope_only(header: re.Match[str]) -> str:
