@@ -18,6 +18,12 @@ For each range size N and budget B (max-input-tokens 8000 and 100000) it prints:
   overhead.
 * calls_N_B: chat requests sent; max_request_tokens_N_B: the largest request, in tokens.
 
+Wall time (#10): the same writer against a model that takes LATENCY seconds per answer, on 1,000
+commits with an 8,000-token budget, one request at a time and at the default 4 at once:
+wall_seconds_1000_8000_c1 / _c4 and their ratio, speedup_1000_8000. The range takes 4 map calls and
+one reduce call, so the best possible is (4 + 1) / (1 + 1) = 2.5 (the reduce call waits for the
+maps). Goal: speedup >= 2.
+
 Goals: tokens_per_commit <= 60, overhead <= 0.15, max_request_tokens <= B.
 
     python bench/llm_tokens.py
@@ -29,6 +35,7 @@ import json
 import random
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +103,7 @@ Describe the change, link the issue, and tick the boxes that apply.
 Closes #{issue}
 """
 _LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
+LATENCY = 2.0  # seconds a hosted model takes for one answer of a few thousand tokens, at least
 
 
 def changeset(count: int, *, seed: int = 7) -> ChangeSet:
@@ -146,6 +154,11 @@ def grounded(request: dict[str, Any]) -> str:
     )
 
 
+def slow(request: dict[str, Any]) -> str:
+    time.sleep(LATENCY)
+    return grounded(request)
+
+
 def content_tokens(request_json: dict[str, Any]) -> int:
     if request_json["response_format"]["json_schema"]["name"] != "release_notes":
         return 0
@@ -186,6 +199,26 @@ def main() -> int:
                 print(f"calls_{count}_{limit}={len(srv.requests)}")
                 print(f"max_request_tokens_{count}_{limit}={largest}")
                 met = met and per_commit <= 60 and overhead <= 0.15 and largest <= limit
+    wall = {}
+    with OpenAIServer(api_key=None, responder=slow) as srv:
+        changes = changeset(1_000)
+        for most in (1, 4):
+            config = LlmConfig(
+                provider="openai",
+                model="gpt-4o-mini",
+                api_key="bench",
+                base_url=srv.base_url,
+                max_input_tokens=8_000,
+                max_retries=0,
+                max_concurrency=most,
+            )
+            started = time.monotonic()
+            LlmWriter(config=config).write(changes)
+            wall[most] = time.monotonic() - started
+            print(f"wall_seconds_1000_8000_c{most}={wall[most]:.1f}")
+    speedup = wall[1] / wall[4]
+    print(f"speedup_1000_8000={speedup:.1f}")
+    met = met and speedup >= 2
     print(f"goals_met={'yes' if met else 'no'}")
     return 0 if met else 1
 

@@ -152,6 +152,10 @@ class WriterReport:
     duplicates_removed: int = 0
     # Changes the coverage invariant found missing after writing (a bug, repaired and warned about).
     coverage_repaired: int = 0
+    # Items published with the model's text (re-attributed ones included).
+    kept: int = 0
+    # What the writer wants the job summary to say (a chunk the model got mostly wrong, ...).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,9 @@ class ReleaseNotes:
             )
             for s in raw["sections"]
         )
-        report = WriterReport(**raw.get("report", {}))
+        report_raw = raw.get("report", {})
+        report_raw["warnings"] = tuple(report_raw.get("warnings", ()))
+        report = WriterReport(**report_raw)
         return cls(title=raw["title"], summary=raw["summary"], sections=sections, report=report)
 
 

@@ -103,6 +103,7 @@ def _writer(settings: Settings) -> NotesWriter:
             azure_api_version=settings.azure_api_version,
             max_input_tokens=settings.max_input_tokens,
             timeout=settings.timeout,
+            max_concurrency=settings.max_concurrency,
             language=settings.language,
             instructions=settings.instructions,
         )
@@ -320,5 +321,6 @@ def _writer_warnings(notes: ReleaseNotes) -> tuple[str, ...]:
         return (
             f"the LLM writer was not used ({notes.report.fallback_reason}); "
             "these notes come from the offline writer",
+            *notes.report.warnings,
         )
-    return ()
+    return notes.report.warnings

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from patchpush.models import RunReport
+from patchpush.models import RunReport, WriterReport
 
 UNPUBLISHED_NAME = "patch_notes_unpublished.md"
 # GitHub drops a step summary larger than 1 MiB entirely (11,408 changes made 1.10 MB, #9).
@@ -194,6 +194,9 @@ def outputs(report: RunReport, failure_log: Path | None, workspace: Path | None 
         "tokens-out": str(writer.tokens_out if writer else 0),
         "invented-refs": str(writer.invented_refs if writer else 0),
         "coverage-added": str(writer.added_for_coverage if writer else 0),
+        "reattributed": str(writer.reattributed if writer else 0),
+        "replaced": str(writer.replaced if writer else 0),
+        "resectioned": str(writer.resectioned if writer else 0),
         "failure-log": shown_path(failure_log, workspace) if failure_log else "",
     }
 
@@ -222,6 +225,7 @@ def summary(report: RunReport, failure_log: Path | None, workspace: Path | None 
                 ("LLM calls", str(w.calls)),
                 ("invented refs removed", str(w.invented_refs)),
                 ("changes added for coverage", str(w.added_for_coverage)),
+                ("model text kept", _kept(w)),
             ]
     if report.publish:
         p = report.publish
@@ -259,6 +263,15 @@ def _clip_notes(report: RunReport, failure_log: Path | None, budget: int) -> str
     left = len(data) - len(kept.encode("utf-8"))
     return (
         kept + f"\n*The job summary is limited to 1 MiB: {left:,} more bytes of the notes are in {where}.*\n"
+    )
+
+
+def _kept(w: WriterReport) -> str:
+    """How much of the model's text the notes kept, and what the checks changed, in one line."""
+    items = w.kept + w.added_for_coverage
+    return (
+        f"{w.kept} of {items} items ({w.reattributed} re-attributed, {w.resectioned} moved to their "
+        f"type's section, {w.replaced} replaced and {w.added_for_coverage} added by the offline writer)"
     )
 
 

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, str] = {
     "max-commits": "2000",
     "max-input-tokens": "",
     "timeout": "60",
+    "max-concurrency": "4",
     "dry-run": "false",
     "failure-log": "logs/patch_failures.log",
     # What the notes show (README "Sections", #11).
@@ -151,6 +152,8 @@ class Settings:
     dry_run: bool
     failure_log: Path
     api_url: str = "https://api.github.com"
+    # LLM chunk requests in flight at once (#10): a range of many chunks costs about one request's time.
+    max_concurrency: int = 4
     server_url: str = "https://github.com"
     # Where changes come from and notes go: the GitHub API (the action) or a local clone (the CLI).
     backend: Literal["github", "git"] = "git"
@@ -360,6 +363,7 @@ def load(
         if raw["max-input-tokens"]
         else max_tokens_default,
         timeout=_float(raw, "timeout", minimum=1.0, maximum=MAX_TIMEOUT),
+        max_concurrency=_int(raw, "max-concurrency", minimum=1),
         dry_run=_bool(raw, "dry-run"),
         failure_log=_failure_log(workspace, raw["failure-log"]),
         api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.github_server import GitHubEmulator
-from tests.fakes.openai_server import OpenAIServer, Reply
+from tests.fakes.openai_server import OpenAIServer, Reply, misattributing
 from tests.github_env import Remote, serve
 
 _LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
@@ -112,3 +112,103 @@ def test_budget_is_never_exceeded_on_a_large_range(tmp_path: Path, llm: OpenAISe
         text = remote.file_at_head("ai_patch.md")
         missing = [n for n in range(400) if not re.search(rf"repair widget {n}\b", text)]
         assert missing == []
+
+
+THINGS = ("users endpoint", "CSV export", "dark mode", "login redirect", "retry budget", "plugin loader")
+
+
+@pytest.fixture
+def mixed_remote(tmp_path: Path) -> Remote:
+    remote = Remote(tmp_path)
+    remote.work.commit("chore: initial import")
+    remote.work.tag("v1.0.0")
+    for n, thing in enumerate(THINGS):
+        remote.work.commit(f"feat(api): support {thing}" if n % 2 == 0 else f"fix(core): repair {thing}")
+    return remote
+
+
+def test_a_misattributing_model_publishes_faithful_complete_notes(mixed_remote: Remote) -> None:
+    """The model cites line N while describing N+1, swaps feat and fix, cites a change twice and titles
+    the notes with a commit subject: what is published still says what each link points to."""
+    with (
+        OpenAIServer(api_key="sk-test-key-0000", responder=misattributing) as llm,
+        serve(mixed_remote) as emu,
+    ):
+        run = run_llm(mixed_remote, emu, llm)
+        assert run.outputs["outcome"] == "committed", run.stdout
+        text = mixed_remote.file_at_head("ai_patch.md")
+        shas = {
+            subject: sha
+            for sha, subject in (
+                line.split(" ", 1)
+                for line in mixed_remote.bare_git("log", "--format=%H %s", "main").splitlines()
+            )
+        }
+    assert run.outputs["writer"] == "llm"
+    assert (run.outputs["reattributed"], run.outputs["replaced"]) == ("5", "2")
+    assert run.outputs["resectioned"] == "5" and run.outputs["coverage-added"] == "1"
+    assert not text.startswith("## feat")  # the title is the offline one, not a commit header
+    features, fixes = text.split("### Features")[1].split("### Fixes")
+    for n, thing in enumerate(THINGS):
+        subject = f"feat(api): support {thing}" if n % 2 == 0 else f"fix(core): repair {thing}"
+        sha = shas[subject]
+        [line] = [line for line in text.splitlines() if line.startswith("- ") and sha[:7] in line]  # once
+        assert thing in line  # ...on the line that links it
+        assert line in (features if n % 2 == 0 else fixes)  # ...in its type's section
+    assert "nobody made" not in text and "Various improvements" not in text
+    assert (
+        "- **model text kept**: 5 of 6 items (5 re-attributed, 5 moved to their type's section, "
+        in run.summary
+    )
+
+
+def completion(content: str, **fields: Any) -> dict[str, Any]:
+    choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+    return {
+        "id": "chatcmpl-x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [choice],
+        **fields,
+    }
+
+
+HUGE = json.dumps(
+    {
+        "title": "T",
+        "summary": "S",
+        "sections": [{"title": "Features", "items": [{"text": "x" * 20_000_000, "refs": ["1"]}]}],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply.malformed(), "not JSON"),
+        (Reply.completion_json({"object": "chat.completion", "choices": 3}), "returned no answer"),
+        (Reply.completion_json(completion("{}", usage={"prompt_tokens": "lots"})), "odd token usage"),
+        (Reply.sse('{"title": "T", "summary": "S", "sections": []}'), "event stream"),
+        (Reply.completion_json(completion(HUGE)), "more than"),
+    ],
+    ids=["malformed", "wrong-shape", "odd-usage", "sse", "20mb"],
+)
+def test_a_hostile_answer_never_crashes_the_action(remote: Remote, reply: Reply, reason: str) -> None:
+    with OpenAIServer(api_key="sk-test-key-0000") as llm, serve(remote) as emu:
+        llm.script(reply)
+        run = run_llm(remote, emu, llm)
+        assert run.code == 0, run.stderr
+        assert run.outputs["outcome"] == "committed" and run.outputs["writer"] == "offline"
+        assert reason in run.outputs["fallback-reason"]
+        assert len(remote.file_at_head("ai_patch.md")) < 10_000
+    assert "offline writer" in run.summary
+
+
+def test_an_api_key_with_non_ascii_characters_falls_back(remote: Remote, llm: OpenAIServer) -> None:
+    with serve(remote) as emu:
+        run = remote.run(emu, {"openai-api-key": "schlüssel-0000", "base-url": llm.base_url, "timeout": "2"})
+        assert run.code == 0, run.stderr
+        assert run.outputs["writer"] == "offline"
+        assert "non-ASCII" in run.outputs["fallback-reason"]
+    assert llm.requests == []

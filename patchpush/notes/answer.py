@@ -21,6 +21,10 @@ _CHANGE_IDS = re.compile(r"\s*[(\[]\s*\d+(?:\s*,\s*\d+)*\s*[)\]]")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
+# What one piece of the model's text may take in the notes: a sentence, not a page.
+MAX_ITEM_CHARS = 400
+MAX_TITLE_CHARS = 100
+MAX_SUMMARY_CHARS = 600
 _ALIASES = {
     "breaking": BREAKING,
     "new features": "Features",
@@ -103,21 +107,37 @@ def parse(text: str) -> Answer:
             # Line numbers as strings (the schema) or as numbers (models without strict schemas).
             if not isinstance(refs, list) or not all(isinstance(r, str | int) for r in refs):
                 raise ValueError(f"sections[{n}].items[{m}] needs refs, a list of line numbers")
-            items.append((str(i.get("text", "")), tuple(str(r) for r in refs)))
-        sections.append((str(s.get("title", "")), tuple(items)))
-    return Answer(title=clean(title), summary=clean(summary), sections=tuple(sections))
+            text = i.get("text", "")
+            if not isinstance(text, str):
+                raise ValueError(f"sections[{n}].items[{m}].text must be a string")
+            items.append((text, tuple(str(r) for r in refs)))
+        section_title = s.get("title", "")
+        if not isinstance(section_title, str):
+            raise ValueError(f"sections[{n}].title must be a string")
+        sections.append((section_title, tuple(items)))
+    return Answer(
+        title=clean(title, MAX_TITLE_CHARS),
+        summary=clean(summary, MAX_SUMMARY_CHARS),
+        sections=tuple(sections),
+    )
 
 
-def clean(text: str) -> str:
+def clean(text: str, limit: int = MAX_ITEM_CHARS) -> str:
     """Model text never carries its own numbers, ids, links, images or HTML: the template renders
-    links from refs. (@mentions are neutralised when rendering, by `render.safe_text`.)"""
+    links from refs. (@mentions are neutralised when rendering, by `render.safe_text`.) Past `limit`
+    characters it is cut at a word and marked."""
+    if len(text) > limit:
+        text = text[: limit * 4]  # what the patterns below see; the cut comes after them
     text = IMAGE.sub("", text)
     text = LINK.sub(r"\1", text)
     text = _TAG.sub("", text)
     text = _URL.sub("", text)
     text = _CHANGE_IDS.sub("", text)
     text = _SHA_OR_PR.sub("", text)
-    return " ".join(text.split()).strip(" ,;")
+    text = " ".join(text.split()).strip(" ,;")
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;") + "…"
+    return text
 
 
 def section_title(title: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from patchpush.models import Change
 
 BODY_TOKENS = 40  # per change: PR bodies and long messages are clipped; no change is ever dropped
+HEADER_TOKENS = 64  # a commit subject or PR title past this is clipped (a 1 MB subject is not a subject)
 SUBJECTS_TOKENS = 48  # the other commit subjects of a pull request with several commits
 # The answer has an item per change or fewer, ~25 tokens each: 400 of them stay well inside the 16k
 # output limit of gpt-4o(-mini). A smaller limit shows as finish_reason "length" and re-chunks.
@@ -44,6 +45,20 @@ _TRAILER = re.compile(
 )
 _RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.MULTILINE)
 _FENCE = re.compile(r"</?\s*(?:changes|notes)\s*>", re.IGNORECASE)
+# Chat-template control tokens a contributor may type to fake a turn: ChatML `<|im_start|>`, Llama's
+# `[INST]` and `<<SYS>>`, Gemma's `<start_of_turn>`, `<s>`; and Markdown code fences.
+_CONTROL = re.compile(
+    r"<\s*\|[^<>|\n]{0,64}\|\s*>|<\s*/?\s*(?:s|im_start|im_end|start_of_turn|end_of_turn|eos|bos)\s*>|"
+    r"\[\s*/?\s*INST\s*\]|<<\s*/?\s*SYS\s*>>|`{3,}|~{3,}",
+    re.IGNORECASE,
+)
+# BPE on one long piece (a 48 KB run of letters, or of spaces) is quadratic: such runs are encoded in
+# slices of this many characters. Ordinary words are far shorter, so their count stays exact.
+_RUN = 64
+_LONG_RUN = re.compile(rf"\S{{{_RUN},}}|\s{{{_RUN},}}")
+# A token is rarely longer than this many characters: `clip` looks at no more of the text.
+_CHARS_PER_TOKEN = 32
+_BODY_CHARS = 16_000
 _PR_REF = re.compile(r"\s*\(?#\d+\)?")
 
 
@@ -57,7 +72,18 @@ def _encoding() -> Any:
 def _tokens(text: str) -> list[int]:
     # encode_ordinary: a commit message that contains "<|endoftext|>" is text, not a special token
     # (encode() refuses it and would crash the run).
-    return list(_encoding().encode_ordinary(text))
+    encode = _encoding().encode_ordinary
+    if len(text) < _RUN or _LONG_RUN.search(text) is None:
+        return list(encode(text))
+    tokens: list[int] = []
+    done = 0
+    for run in _LONG_RUN.finditer(text):
+        tokens += encode(text[done : run.start()])
+        for i in range(run.start(), run.end(), _RUN):
+            tokens += encode(text[i : min(i + _RUN, run.end())])
+        done = run.end()
+    tokens += encode(text[done:])
+    return tokens
 
 
 def count(text: str) -> int:
@@ -74,6 +100,7 @@ def clean_body(text: str) -> str:
     """What a PR or commit body says, without template boilerplate: comments, reviewer sections
     (checklist, type of change, screenshots, testing), empty checkboxes, headings, images, HTML tags,
     bare links, rules and trailers. Link text is kept, its target is not."""
+    text = text[:_BODY_CHARS]  # only its start is ever sent; the patterns below stay fast on a 1 MB body
     for pattern in (_HTML_COMMENT, _REVIEW_SECTION, _EMPTY_CHECKBOX, _HEADING, IMAGE, _TRAILER, _RULE):
         text = pattern.sub("", text)
     text = LINK.sub(r"\1", text)
@@ -87,16 +114,22 @@ def clip(text: str, max_tokens: int) -> str:
     """At most `max_tokens` tokens of `text`, cut at a token boundary and marked with an ellipsis."""
     if max_tokens <= 0:
         return ""
-    tokens = _tokens(text)
-    if len(tokens) <= max_tokens:
+    head = text[: max_tokens * _CHARS_PER_TOKEN]  # linear in what is kept, whatever the text's length
+    tokens = _tokens(head)
+    if len(tokens) <= max_tokens and len(head) == len(text):
         return text
     # errors="ignore": a cut inside a multi-byte character drops the half character.
     return str(_encoding().decode(tokens[: max_tokens - 1], errors="ignore")).rstrip() + "…"
 
 
 def inert(text: str) -> str:
-    """Text that cannot close or open the prompt's <changes> or <notes> fence."""
-    return _FENCE.sub("", text)
+    """Text that cannot close or open the prompt's <changes> or <notes> fence, nor pose as a chat
+    turn. Removing one piece may join two others into a fence ("</chan<|x|>ges>"): repeat until none."""
+    while True:
+        cleaned = _FENCE.sub("", _CONTROL.sub("", text))
+        if cleaned == text:
+            return text
+        text = cleaned
 
 
 @dataclass(frozen=True)
@@ -146,9 +179,9 @@ def take(pending: list[Entry], room: int, most: int) -> tuple[list[Entry], list[
 def _line(group: list[Change]) -> str:
     """`feat(api)!: subject | PR title | details`: compact on purpose, every token is paid per change."""
     lead = next((c for c in group if c.breaking), group[0])
-    parts = [_header(lead)]
+    parts = [clip(_header(lead), HEADER_TOKENS)]
     if lead.pr_title and _norm(lead.pr_title) not in _norm(parts[0]):
-        parts.append(lead.pr_title)
+        parts.append(clip(lead.pr_title, HEADER_TOKENS))
     others = [h for h in dict.fromkeys(_header(c) for c in group if c is not lead) if h != parts[0]]
     if others:
         parts.append(clip("; ".join(others), SUBJECTS_TOKENS))

@@ -39,6 +39,7 @@ import argparse
 import contextlib
 import json
 import math
+import re
 import secrets
 import signal
 import socket
@@ -65,6 +66,7 @@ __all__ = [
     "count_prompt_tokens",
     "count_text_tokens",
     "main",
+    "misattributing",
 ]
 
 #: What the server answers when no reply is scripted and no responder is set.
@@ -74,7 +76,8 @@ DEFAULT_CONTENT = '{"title":"","summary":"","sections":[]}'
 DEFAULT_MODELS: tuple[str, ...] = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1")
 
 Flavor = Literal["openai", "azure", "github"]
-ReplyKind = Literal["content", "error", "rate_limited", "server_error", "context_length", "hang"]
+ReplyKind = Literal["content", "error", "rate_limited", "server_error", "context_length", "hang", "raw"]
+CapParam = Literal["max_tokens", "max_completion_tokens"]
 
 _REDACTED = "<redacted>"
 _OPENAI_KEYS_URL = "https://platform.openai.com/account/api-keys"
@@ -185,6 +188,41 @@ class Reply:
     max_tokens: int | None = None
     prompt_tokens: int | None = None
     should_retry: bool | None = None
+    raw: bytes = b""
+    content_type: str = "application/json"
+
+    @classmethod
+    def raw_body(
+        cls, body: bytes | str, *, content_type: str = "application/json", status: int = 200
+    ) -> Reply:
+        """Exactly these bytes as the body, whatever they are: the hostile answers a broken proxy or a
+        misconfigured server sends (truncated JSON, an SSE stream to a non-streaming request, ...)."""
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        return cls("raw", raw=data, content_type=content_type, status=status)
+
+    @classmethod
+    def completion_json(cls, body: Mapping[str, Any]) -> Reply:
+        """A 200 whose JSON body is exactly ``body`` (a completion of the wrong shape, odd ``usage``)."""
+        return cls.raw_body(json.dumps(body))
+
+    @classmethod
+    def malformed(cls) -> Reply:
+        """A 200 ``application/json`` completion cut off mid-body, as a proxy that drops the connection
+        leaves it."""
+        return cls.raw_body('{"id": "chatcmpl-cut", "object": "chat.completion", "choices": [{"ind')
+
+    @classmethod
+    def sse(cls, text: str) -> Reply:
+        """The answer as a ``text/event-stream`` of chunks, though the request did not ask to stream
+        (some OpenAI-compatible proxies always stream)."""
+        events = []
+        for n, piece in enumerate([text[i : i + 16] for i in range(0, len(text), 16)] or [""]):
+            delta = {"role": "assistant", "content": piece} if n == 0 else {"content": piece}
+            chunk = {"id": "chatcmpl-sse", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            events.append(f"data: {json.dumps(chunk)}\n\n")
+        events.append("data: [DONE]\n\n")
+        return cls.raw_body("".join(events), content_type="text/event-stream")
 
     @classmethod
     def content(
@@ -290,6 +328,45 @@ class Reply:
             _openai_error(message, str(data.get("type", "invalid_request_error")), None, data.get("code")),
             data.get("headers"),
         )
+
+
+_CHANGE_LINE = re.compile(r"^(\d+) (.*)$", re.MULTILINE)
+_HEADER = re.compile(r"^(?:breaking: )?([a-z]+)(?:\([^()]*\))?!?: (.*)$")
+_SWAPPED = {"feat": "Fixes", "fix": "Features"}
+
+
+def misattributing(request: Mapping[str, Any]) -> Reply:
+    """A model that gets the facts wrong the way small models do (issue #10), on the writer's prompt
+    of numbered change lines (``N subject | details``):
+
+    * the item citing line N describes line N+1 (the last one describes a change it was not shown);
+    * a feat change is described under Fixes, a fix change under Features;
+    * line 1 is cited twice, the second time by a vague item;
+    * the notes are titled with the first line's commit subject, header and all.
+
+    The summary request of a range written in parts gets a title that is a commit header too.
+    """
+    schema = request.get("response_format", {}).get("json_schema", {}).get("name")
+    messages = request.get("messages") or []
+    prompt = _value_text(messages[1].get("content")) if len(messages) > 1 else ""  # the change lines
+    lines = [(int(n), rest.split(" | ")[0]) for n, rest in _CHANGE_LINE.findall(prompt)]
+    if schema == "notes_summary" or not lines:
+        summary = {"title": "chore(release): prepare the release", "summary": "Changes."}
+        return Reply.content(json.dumps(summary))
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for index, (number, _) in enumerate(lines):
+        described = lines[index + 1][1] if index + 1 < len(lines) else "a change nobody made"
+        match = _HEADER.match(described)
+        title = _SWAPPED.get(match.group(1), "Other changes") if match else "Other changes"
+        text = "Now " + (_HEADER.sub(r"\2", described) if _HEADER.match(described) else described)
+        sections.setdefault(title, []).append({"text": text, "refs": [str(number)]})
+    sections.setdefault("Other changes", []).append({"text": "Various improvements", "refs": ["1"]})
+    body = {
+        "title": lines[0][1],
+        "summary": "This release brings many improvements.",
+        "sections": [{"title": t, "items": items} for t, items in sections.items()],
+    }
+    return Reply.content(json.dumps(body))
 
 
 def load_replies(path: str | Path) -> list[Reply]:
@@ -406,6 +483,8 @@ class _Outcome:
     body: Any  # a JSON object, or a JSON array for GitHub's /catalog/models
     headers: dict[str, str]
     delay: float = 0.0
+    raw: bytes | None = None  # sent as is instead of the JSON of `body`
+    content_type: str = "application/json"
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -427,6 +506,7 @@ class OpenAIServer:
         api_key: str | None = "test-key",
         responder: Callable[[dict[str, Any]], Reply | str] | None = None,
         max_context_tokens: int | None = None,
+        output_cap: CapParam | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         known_models: Iterable[str] | None = None,
@@ -444,10 +524,17 @@ class OpenAIServer:
         known_models: if given, other models get OpenAI's 404 ``model_not_found`` (GitHub:
             400 ``unknown_model``); ``GET /v1/models`` lists them (default: DEFAULT_MODELS).
         azure_deployments: if given, other deployment names get Azure's 404 DeploymentNotFound.
+        output_cap: the one output-limit parameter the model takes; the other gets OpenAI's 400
+            ``unsupported_parameter`` (o-series and gpt-5 models refuse ``max_tokens``; many
+            OpenAI-compatible servers know only ``max_tokens``). ``None`` takes both.
+
+        Whatever the parameter, an answer longer than the request's output cap is cut at the cap
+        with ``finish_reason: "length"``, as a real model stops.
         """
         self.api_key = api_key
         self.responder = responder
         self.max_context_tokens = max_context_tokens
+        self.output_cap = output_cap
         self.known_models: tuple[str, ...] | None = tuple(known_models) if known_models is not None else None
         self.azure_deployments: frozenset[str] | None = (
             frozenset(azure_deployments) if azure_deployments is not None else None
@@ -657,10 +744,10 @@ class _Handler(BaseHTTPRequestHandler):
         return headers
 
     def _send(self, outcome: _Outcome) -> None:
-        data = json.dumps(outcome.body).encode("utf-8")
+        data = outcome.raw if outcome.raw is not None else json.dumps(outcome.body).encode("utf-8")
         try:
             self.send_response(outcome.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", outcome.content_type)
             for name, value in outcome.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
@@ -975,6 +1062,16 @@ class _Handler(BaseHTTPRequestHandler):
                 "stream",
                 "unsupported_value",
             )
+        cap = self.owner.output_cap
+        if cap is not None:
+            other = "max_tokens" if cap == "max_completion_tokens" else "max_completion_tokens"
+            if other in payload:
+                return bad(
+                    f"Unsupported parameter: '{other}' is not supported with this model. "
+                    f"Use '{cap}' instead.",
+                    other,
+                    "unsupported_parameter",
+                )
         known = self.owner.known_models
         if known is not None and route.deployment is None and model not in known:
             if flavor == "github":
@@ -1067,6 +1164,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if reply.kind == "error":
             return _Outcome(reply.status, dict(reply.body or {}), {**headers, **reply.headers})
+        if reply.kind == "raw":
+            return _Outcome(reply.status, None, headers, raw=reply.raw, content_type=reply.content_type)
         raise ValueError(f"cannot render reply kind {reply.kind!r}")
 
     def _rate_limited(
@@ -1110,19 +1209,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _completion(
         self, reply: Reply, flavor: Flavor, model: str, payload: dict[str, Any], prompt_tokens: int
     ) -> dict[str, Any]:
+        text, finish_reason = _capped(reply.text, reply.finish_reason, payload)
         if reply.usage is not None:
             prompt, completion = reply.usage
         else:
-            prompt, completion = prompt_tokens, count_text_tokens(reply.text)
+            prompt, completion = prompt_tokens, count_text_tokens(text)
         n = payload.get("n")
         choices_count = n if isinstance(n, int) and 1 <= n <= 16 else 1
         choices: list[dict[str, Any]] = []
         for index in range(choices_count):
             choice: dict[str, Any] = {
                 "index": index,
-                "message": {"role": "assistant", "content": reply.text, "refusal": None, "annotations": []},
+                "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
                 "logprobs": None,
-                "finish_reason": reply.finish_reason,
+                "finish_reason": finish_reason,
             }
             if flavor == "azure":
                 choice["content_filter_results"] = _CONTENT_FILTER_OK
@@ -1154,6 +1254,17 @@ class _Handler(BaseHTTPRequestHandler):
                 {"prompt_index": 0, "content_filter_results": _CONTENT_FILTER_OK}
             ]
         return body
+
+
+def _capped(text: str, finish_reason: str, payload: Mapping[str, Any]) -> tuple[str, str]:
+    """The answer as a model with the request's output cap gives it: cut at the cap, "length"."""
+    cap = payload.get("max_completion_tokens", payload.get("max_tokens"))
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1 or count_text_tokens(text) <= cap:
+        return text, finish_reason
+    enc = _get_encoder()
+    if enc is None:
+        return text[: cap * 4], "length"
+    return str(enc.decode(enc.encode_ordinary(text)[:cap])), "length"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -459,3 +459,54 @@ def test_cli_serves_scripted_replies_until_sigterm(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+# -- hostile bodies, output caps, the misattributing model -------------------------------------------
+
+
+def test_raw_bodies_are_sent_as_they_are(srv: OpenAIServer) -> None:
+    srv.script(Reply.malformed(), Reply.sse('{"title": "T"}'))
+    first = httpx.post(srv.base_url + "/chat/completions", json={"model": "m", "messages": MESSAGES},
+                       headers={"Authorization": f"Bearer {KEY}"})
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    with pytest.raises(json.JSONDecodeError):
+        first.json()
+    second = httpx.post(srv.base_url + "/chat/completions", json={"model": "m", "messages": MESSAGES},
+                        headers={"Authorization": f"Bearer {KEY}"})
+    assert second.headers["content-type"] == "text/event-stream"
+    events = [json.loads(line[6:]) for line in second.text.split("\n\n") if line.startswith("data: {")]
+    assert "".join(e["choices"][0]["delta"]["content"] for e in events) == '{"title": "T"}'
+    assert second.text.endswith("data: [DONE]\n\n")
+
+
+def test_an_answer_longer_than_the_requests_cap_is_cut_there(srv: OpenAIServer) -> None:
+    srv.script(Reply.content("word " * 500), Reply.content("word " * 5))
+    cut = chat(client(srv), max_tokens=20)
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 20
+    assert count_text_tokens(cut.choices[0].message.content) == 20
+    whole = chat(client(srv), max_completion_tokens=20)
+    assert whole.choices[0].finish_reason == "stop" and whole.choices[0].message.content == "word " * 5
+
+
+def test_a_model_that_takes_one_cap_parameter_refuses_the_other() -> None:
+    with OpenAIServer(api_key=KEY, output_cap="max_completion_tokens") as srv:
+        with pytest.raises(openai.BadRequestError) as refused:
+            chat(client(srv), max_tokens=10)
+        assert refused.value.code == "unsupported_parameter" and refused.value.param == "max_tokens"
+        assert "Use 'max_completion_tokens' instead" in refused.value.message
+        assert chat(client(srv), max_completion_tokens=10).choices[0].finish_reason == "stop"
+
+
+def test_the_misattributing_model_shifts_swaps_repeats_and_titles_with_a_subject() -> None:
+    prompt = "<changes>\n1 feat(api): add users\n2 fix: crash on empty input\n3 docs: explain limits\n"
+    prompt += "</changes>"
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": prompt}]
+    request = {"response_format": {"json_schema": {"name": "release_notes"}}, "messages": messages}
+    notes = json.loads(openai_server.misattributing(request).text)
+    assert notes["title"] == "feat(api): add users"
+    items = {s["title"]: [(i["text"], i["refs"]) for i in s["items"]] for s in notes["sections"]}
+    assert items == {
+        "Features": [("Now crash on empty input", ["1"])],
+        "Other changes": [("Now explain limits", ["2"]), ("Now a change nobody made", ["3"]),
+                          ("Various improvements", ["1"])],
+    }
