@@ -184,7 +184,7 @@ def subject_kind(subject: str) -> str | None:
         text = text[area.end() :].strip() or text
     first = text.split(None, 1)[0].rstrip(":,.").lower()
     # Each pattern runs only when the first word can start it: this runs on every untyped commit.
-    maybe_housekeeping = first in _HOUSEKEEPING_FIRST or first[0].isdigit() or first[0] == "v"
+    maybe_housekeeping = first in _HOUSEKEEPING_FIRST or first[:1].isdigit() or first[:1] == "v"
     if (maybe_housekeeping or first.startswith("pre-")) and _HOUSEKEEPING.match(text):
         return "chore"
     if first in _DEPS_FIRST and _DEPS.match(text):

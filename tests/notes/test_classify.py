@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from patchpush.models import Change
 from patchpush.notes.classify import kind_of, label_kind, subject_kind
+from patchpush.notes.offline import SECTIONS
+
+# Every kind the classifier may give has a section: none falls through to "Other changes" unseen.
+KINDS = {kind for _, kinds in SECTIONS for kind in kinds}
 
 
 @pytest.mark.parametrize(
@@ -74,3 +80,11 @@ def test_evidence_order_type_then_labels_then_paths_then_subject() -> None:
     assert kind_of(Change(sha="a", subject="Fix x", files=(*tests_only, "src/a.py"))) == "fix"
     assert kind_of(Change(sha="a", subject="Tweak", files=("docs/a.md", "README.md"))) == "docs"
     assert kind_of(Change(sha="a", subject="Tweak", files=(".github/workflows/ci.yml",))) == "ci"
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
+def test_any_subject_gets_a_kind_or_none_and_never_an_error(subject: str) -> None:
+    # psf/requests' full history has a subject whose first word is only punctuation ("..."):
+    # that once raised IndexError, an exit 2 on a real repository.
+    assert subject_kind(subject) in {None, *KINDS}
+    assert subject_kind("... " + subject) in {None, *KINDS}
