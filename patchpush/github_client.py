@@ -8,6 +8,7 @@ and 504 are not retried as they are: they mean the query timed out, and the same
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,9 +154,28 @@ def translate(exc: Exception, *, doing: str, error: type[PatchPushError]) -> Pat
             )
         return error(f"GitHub answered {status} while {doing}: {message}")
     return error(
-        f"cannot reach GitHub while {doing}: {type(exc).__name__}: {exc}",
-        "check GITHUB_API_URL and the network",
+        f"cannot reach GitHub while {doing} ({_transport_reason(exc)})",
+        "check GITHUB_API_URL and the network; notes generated before this are in the job summary",
     )
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] (?P<reason>[^\"')\]]+)")
+
+
+def _transport_reason(exc: BaseException) -> str:
+    """What went wrong on the wire, in a few words: urllib3's nested repr of the pool and the URL says
+    nothing a user can act on, and would be cut off in the annotation."""
+    text = str(exc)
+    if match := _ERRNO.search(text):
+        return match.group("reason").strip().lower()
+    lowered = text.lower()
+    if "timed out" in lowered or "timeout" in type(exc).__name__.lower():
+        return "timed out"
+    if "incompleteread" in lowered or "chunkedencoding" in type(exc).__name__.lower():
+        return "the answer was cut off"
+    if "remotedisconnected" in lowered or "connection aborted" in lowered:
+        return "the connection was closed"
+    return type(exc).__name__
 
 
 def error_message(exc: GithubException, *, whole: bool = False) -> str:

@@ -75,7 +75,12 @@ def test_github_killed_during_the_write_keeps_the_notes(remote: Remote) -> None:
     with serve(remote) as emu:
         emu.add_fault(Fault("die", method="PUT", path="/contents/"))
         run = remote.run(emu)
-    assert_notes_kept(run, error="cannot reach GitHub while committing ai_patch.md")
+    # One line a user can act on, not urllib3's nested repr of its connection pool.
+    assert_notes_kept(
+        run,
+        error="cannot reach GitHub while committing ai_patch.md to octo-org/widgets@main "
+        "(connection refused)",
+    )
     assert notes_commits(remote) == []
 
 
