@@ -69,6 +69,10 @@ class GitRepo:
         for text in commits:
             self.commit(text)
         self.git("checkout", "-q", main)
+        return self.merge(branch, message=message)
+
+    def merge(self, branch: str, *, message: str) -> str:
+        """Merge an existing `branch` into HEAD with a merge commit (a fixed date, as every commit)."""
         self.git("merge", "-q", "--no-ff", "-m", message, branch, env=self._dates(None))
         return self.head()
 

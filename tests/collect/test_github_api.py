@@ -150,14 +150,7 @@ def test_a_bot_pull_request_carries_its_authors_login_whoever_merged_it(
     repo.git("checkout", "-q", "-b", "dependabot/pip/lib")
     bump = repo.commit("Bump lib from 1.0 to 1.1", author=bot)
     repo.git("checkout", "-q", "main")
-    repo.git(
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #9 from octo/dependabot/pip/lib",
-        "dependabot/pip/lib",
-    )
+    repo.merge("dependabot/pip/lib", message="Merge pull request #9 from octo/dependabot/pip/lib")
     merge = repo.head()
     bare = bare_copy(repo.path, tmp_path / "served.git")
     pulls = [

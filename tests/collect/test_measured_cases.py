@@ -103,14 +103,8 @@ def test_a_bot_pr_merged_by_a_person_is_left_out_and_a_bare_merge_reads_as_its_c
     repo.git("checkout", "-q", "-b", "dependabot/github_actions/checkout")
     repo.commit("Bump actions/checkout from 4 to 5", author=DEPENDABOT)
     repo.git("checkout", "-q", "main")
-    repo.git(
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #7042 from psf/dependabot/github_actions/checkout",
-        "-",
-    )
+    branch = "dependabot/github_actions/checkout"
+    repo.merge(branch, message=f"Merge pull request #7042 from psf/{branch}")
     repo.merge_branch("docs", ["docs: explain sessions"], message="Merge pull request #7050 from psf/docs")
     notes = notes_json(repo, capsys)
     assert items(notes) == [("Documentation", "explain sessions", (7050,))]
@@ -123,14 +117,7 @@ def test_path_filters_keep_pull_requests_whole(repo: GitRepo, capsys: pytest.Cap
     src = repo.commit("Support option values", files={"src/click/core.py": "x"})
     repo.commit("Document it", files={"docs/options.rst": "y"})
     repo.git("checkout", "-q", "main")
-    repo.git(
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge pull request #2041 from a/opt\n\nPrioritize option values",
-        "opt",
-    )
+    repo.merge("opt", message="Merge pull request #2041 from a/opt\n\nPrioritize option values")
     repo.commit("docs: only docs", files={"docs/index.rst": "z"})
     notes = notes_json(repo, capsys, "--include-paths", "src/")
     assert items(notes) == [("Other changes", "Prioritize option values", (2041,))]
