@@ -9,9 +9,10 @@ A line's support for an item is the share of the item's weight that the line's t
 An item keeps the cited lines that explain a fair share of it, compared with the line it does not
 cite that explains it best (`KEEP_SHARE`). When none of its cited lines does, it moves to the one line
 that clearly explains it (`CLEAR_LEAD` times or `CLEAR_MARGIN` ahead of the next), or, when no line
-does, it is replaced by the offline writer's items for its refs. Measured on real ranges by
-`bench/llm_quality.py`; the paraphrase cases that pin the false alarms are in
-`tests/notes/test_attribution.py`.
+does, it is replaced by the offline writer's items for its refs. So is an item one of whose clauses
+is about a line it does not cite (`_mixes`): small models splice two neighbouring changes into one.
+Measured on real ranges by `bench/llm_quality.py`; the paraphrase cases that pin the false alarms are
+in `tests/notes/test_attribution.py`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from patchpush.collect.conventional import is_release_commit
 from patchpush.models import Change, NoteItem
 from patchpush.notes import answer
 from patchpush.notes.budget import Entry
@@ -34,6 +36,12 @@ MIN_REATTRIBUTE = 0.4  # a line the item does not cite must explain this much to
 MIN_REATTRIBUTE_TERMS = 2  # ...with this many of its terms ("Stability" alone is no evidence),
 CLEAR_LEAD = 1.5  # ...and this many times more than any other line,
 CLEAR_MARGIN = 0.25  # or this share of the item more (what tells "batch 2" from "batch 14")
+# An item mixes in another change when one of its clauses (of at least MIX_TERMS terms) is explained
+# this much by an uncited line's subject, and less than MIX_RATIO of that by its own lines: "Fix comment
+# for git: Add docs about fail_on_unmatched_commit" citing only the fail-on-unmatched change.
+MIX_SHARE = 0.5
+MIX_RATIO = 0.5
+MIX_TERMS = 2
 _STEM = 6  # characters a term keeps: "configuration", "configure", "configurable" -> "config"
 _MAX_FILES = 20  # paths of a change that count as its words (a 500-file change is not about all of them)
 
@@ -180,6 +188,8 @@ class Attributor:
         floor = MIN_SUPPORT if self._strict else 0.0
         kept = tuple(r for r in cited if support.get(r, 0.0) >= max(floor, KEEP_SHARE * rival))
         if kept and (best > 0 or not self._strict):
+            if self._strict and self._mixes(text, kept):
+                return Verdict(())
             return Verdict(kept, {r: support.get(r, 0.0) * total for r in kept})
         ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
         # In another language only names match, and a name weighs less of the item: half the bar.
@@ -188,10 +198,29 @@ class Attributor:
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
             if ranked[0][1] >= CLEAR_LEAD * runner_up or ranked[0][1] - runner_up >= CLEAR_MARGIN:
                 line, share = ranked[0]
+                if self._strict and self._mixes(text, (line,)):
+                    return Verdict(())
                 return Verdict((line,), {line: share * total})
         if not self._strict:  # no evidence against the refs is not evidence against them
             return Verdict(cited, {r: support.get(r, 0.0) * total for r in cited})
         return Verdict(())
+
+    def _mixes(self, text: str, refs: Sequence[int]) -> bool:
+        """Whether a clause of the item is about a change it does not cite: a small model splices two
+        neighbouring lines into one item, and the whole item's words still favour the line it cites."""
+        for clause in _CLAUSE.split(_TYPE.sub(_scope_only, text)):
+            if len(terms(clause)) < MIX_TERMS:
+                continue
+            own = self.support(clause)
+            by_subject = self._explain(clause, heads_only=True)[0]
+            rival = max((share for line, share in by_subject.items() if line not in refs), default=0.0)
+            if rival >= MIX_SHARE and max(own.get(r, 0.0) for r in refs) < MIX_RATIO * rival:
+                return True
+        return False
+
+
+# Where an item's clauses part: "X: Y", "X; Y", "X, and Y", "X and Y", "X, so Y".
+_CLAUSE = re.compile(r"[:;]\s+|,\s+(?:and\s+)?|\s+and\s+|\s+(?:so|while|plus|also)\s+")
 
 
 @dataclass
@@ -305,15 +334,15 @@ def _scope_only(header: re.Match[str]) -> str:
     return f"{header.group(1) or ''} "
 
 
+def _head(change: Change) -> str:
+    return " ".join((change.scope or "", change.description or change.subject, change.pr_title or ""))
+
+
 def _line_words(entry: Entry) -> tuple[str, str]:
     """What the model was shown of a change: what it is (scope, subject, PR title), and the rest of its
     line with the paths it touches where they are known. Its type word says nothing about what it does:
     "perf" would explain every item that mentions speed."""
-    head = " ".join(
-        part
-        for change in entry.changes
-        for part in (change.scope or "", change.description or change.subject, change.pr_title or "")
-    )
+    head = " ".join(_head(change) for change in entry.changes)
     paths = [p for change in entry.changes for p in change.files][:_MAX_FILES]
     details = _TYPE.sub(_scope_only, entry.text)
     return head, details + (" " + " ".join(paths) if paths else "")
@@ -333,3 +362,20 @@ def is_raw_subject(text: str, subjects: Iterable[str]) -> bool:
         return True
     plain = _plain(text)
     return bool(plain) and any(plain == _plain(s) for s in subjects if s)
+
+
+_VERSION = re.compile(r"^\d+(?:\.\d+)+$")
+
+
+def is_hollow(summary: str, changes: Sequence[Change], release_subjects: Iterable[str] = ()) -> bool:
+    """A summary that names nothing the release changes: its words, leaving out versions and the
+    words of the release's own commits ("prepare for v2.11.0"), are in no described change. "Prepare
+    for the release of version 2.11.0 by preparing for the release of version 2.11.0." is hollow."""
+    release = [*release_subjects] + [c.subject for c in changes if is_release_commit(c.subject)]
+    said = terms(summary) - {t for s in release for t in terms(s)}
+    said = {t for t in said if not _VERSION.match(t)}
+    described: set[str] = set()
+    for change in changes:
+        if not is_release_commit(change.subject):
+            described |= terms(_head(change)) | terms(change.body)
+    return not said & described

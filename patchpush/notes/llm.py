@@ -194,7 +194,15 @@ class _Run:
         offline = write_offline(changes)
         if not title or attribution.is_raw_subject(title, subjects):
             title = offline.title
-        if not summary or attribution.is_raw_subject(summary, subjects) or _ECHO.search(summary):
+        if (
+            not summary
+            or attribution.is_raw_subject(summary, subjects)
+            or _ECHO.search(summary)
+            or (
+                _is_english(self.config.language)
+                and attribution.is_hollow(summary, changes.changes, [x.subject for x in changes.left_out])
+            )
+        ):
             summary = offline.summary
         return ReleaseNotes(
             title=title,

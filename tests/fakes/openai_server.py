@@ -339,10 +339,12 @@ def misattributing(request: Mapping[str, Any]) -> Reply:
     """A model that gets the facts wrong the way small models do (issue #10), on the writer's prompt
     of numbered change lines (``N subject | details``):
 
-    * the item citing line N describes line N+1 (the last one describes a change it was not shown);
+    * the item citing line N describes line N+1; the last one splices its own line with line 1's
+      ("Now repair plugin loader, and support users endpoint"), as the 0.5B model did on git-cliff;
     * a feat change is described under Fixes, a fix change under Features;
     * line 1 is cited twice, the second time by a vague item;
-    * the notes are titled with the first line's commit subject, header and all.
+    * the notes are titled with the first line's commit subject, header and all, and summed up in
+      words that name no change.
 
     The summary request of a range written in parts gets a title that is a commit header too.
     """
@@ -355,10 +357,12 @@ def misattributing(request: Mapping[str, Any]) -> Reply:
         return Reply.content(json.dumps(summary))
     sections: dict[str, list[dict[str, Any]]] = {}
     for index, (number, _) in enumerate(lines):
-        described = lines[index + 1][1] if index + 1 < len(lines) else "a change nobody made"
+        described = lines[index + 1][1] if index + 1 < len(lines) else lines[index][1]
         match = _HEADER.match(described)
         title = _SWAPPED.get(match.group(1), "Other changes") if match else "Other changes"
-        text = "Now " + (_HEADER.sub(r"\2", described) if _HEADER.match(described) else described)
+        text = "Now " + _HEADER.sub(r"\2", described)
+        if index + 1 == len(lines) and index > 0:
+            text += ", and " + _HEADER.sub(r"\2", lines[0][1])
         sections.setdefault(title, []).append({"text": text, "refs": [str(number)]})
     sections.setdefault("Other changes", []).append({"text": "Various improvements", "refs": ["1"]})
     body = {

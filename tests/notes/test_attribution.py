@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchpush.models import ChangeSet
+from patchpush.collect.conventional import is_release_commit
+from patchpush.models import Change, ChangeSet
 from patchpush.notes import budget
-from patchpush.notes.attribution import Attributor, is_raw_subject, review, section_for, terms
+from patchpush.notes.attribution import Attributor, is_hollow, is_raw_subject, review, section_for, terms
 from patchpush.notes.offline import section_of
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "llm-git-cliff"
@@ -23,6 +24,9 @@ PARAPHRASES: list[str] = json.loads((DATA / "paraphrases.json").read_text())
 # The same, sharing at most one word with each commit subject (after stemming): what a model writes for
 # readers who do not know the code. Lexical evidence is thin here, so some items cannot be judged.
 HARD: list[str] = json.loads((DATA / "paraphrases-hard.json").read_text())
+# The same in two clauses, the second saying more than the subject does (a body's detail, what it means
+# for users): what the clause check must leave alone.
+CLAUSES: list[str] = json.loads((DATA / "paraphrases-clauses.json").read_text())
 ATTRIBUTOR = Attributor.of(ENTRIES)
 N = len(ENTRIES)
 # Items whose words fit two lines about as well: "Version 2.13.0 is ready for release." (line 1, the
@@ -32,7 +36,7 @@ AMBIGUOUS = {(0, 1)}
 
 
 def test_the_range_and_its_paraphrases_line_up() -> None:
-    assert len(PARAPHRASES) == len(HARD) == N == 35
+    assert len(PARAPHRASES) == len(HARD) == len(CLAUSES) == N == 35
 
 
 def test_faithful_paraphrases_are_kept() -> None:
@@ -47,6 +51,37 @@ def test_hard_paraphrases_give_few_false_alarms_and_never_a_wrong_ref() -> None:
     alarms = [n + 1 for n, v in enumerate(verdicts) if v.refs != (n,)]
     assert alarms == [6, 7, 8, 14, 15, 21, 26, 35]
     assert all(v.refs in ((n,), ()) for n, v in enumerate(verdicts))
+
+
+def test_paraphrases_in_two_clauses_are_kept() -> None:
+    """False alarms of the clause check: 0 of 35 (measured; a clause of one term is never judged,
+    "the changelog" would otherwise point at the changelog-anchor fix)."""
+    alarms = [(n + 1, text) for n, text in enumerate(CLAUSES) if ATTRIBUTOR.judge(text, [n]).refs != (n,)]
+    assert alarms == []
+
+
+def test_an_item_splicing_another_change_into_its_own_is_replaced() -> None:
+    """Every subject spliced before another's ("B: A", citing A) is replaced, but where the two
+    subjects say the same thing ("fix pedantic lint" and "fix pedantic lints")."""
+    kept = []
+    for a in range(N):
+        for b in range(N):
+            if a != b:
+                own, other = (ENTRIES[x].changes[0].description for x in (a, b))
+                verdict = ATTRIBUTOR.judge(f"{other}: {own}", [a])
+                assert verdict.refs in ((a,), ()), (other, own)
+                if verdict.refs:
+                    kept.append((a + 1, b + 1))
+    assert kept == [(19, 33), (20, 11), (33, 19)]  # of 1,190; 11 and 20 are both include-path changes
+
+
+def test_the_item_the_small_model_spliced_on_git_cliff_2_11_is_replaced() -> None:
+    changes = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
+    entries = budget.entries(changes.changes)
+    [line] = [n for n, e in enumerate(entries) if e.changes[0].pr_number == 1298]
+    spliced = "Fix comment for git: Add docs about `fail_on_unmatched_commit`"  # #1314's words, then #1298's
+    assert Attributor.of(entries).judge(spliced, [line]).replaced
+    assert Attributor.of(entries).judge("Add docs about `fail_on_unmatched_commit`", [line]).refs == (line,)
 
 
 def test_hard_paraphrases_share_at_most_one_word_with_their_subjects() -> None:
@@ -191,3 +226,27 @@ def test_notes_in_another_language_keep_refs_unless_another_line_clearly_explain
 def test_a_title_that_is_a_commit_subject_or_header_is_raw(text: str, raw: bool) -> None:
     subjects = [s for c in CHANGES.changes for s in (c.subject, c.description, c.pr_title or "")]
     assert is_raw_subject(text, subjects) is raw
+
+
+@pytest.mark.parametrize(
+    ("summary", "hollow"),
+    [
+        ("Prepare for the release of version 2.11.0 by preparing for the release of version 2.11.0.", True),
+        ("This release brings many improvements.", True),
+        ("Version 2.11.0 is out.", True),
+        ("", True),
+        ("git-cliff can fail on unmatched commits and talks to Azure DevOps.", False),
+        ("New regex filters for templates.", False),
+    ],
+)
+def test_a_summary_that_names_no_change_is_hollow(summary: str, hollow: bool) -> None:
+    """The 0.5B model's summary of git-cliff v2.11.0 is the first case."""
+    changes = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
+    assert is_hollow(summary, changes.changes) is hollow
+
+
+@given(st.sampled_from([c for c in CHANGES.changes if not is_release_commit(c.subject)]), st.booleans())
+def test_a_summary_naming_any_change_is_not_hollow(change: Change, title: bool) -> None:
+    named = (change.pr_title or change.description) if title else change.description
+    if terms(named) - {t for t in terms(named) if t[:1].isdigit()}:  # "2.13.0" alone names nothing
+        assert not is_hollow(f"This release: {named}.", CHANGES.changes)
