@@ -117,9 +117,19 @@ def parse(text: str) -> Answer:
         sections.append((section_title, tuple(items)))
     return Answer(
         title=clean(title, MAX_TITLE_CHARS),
-        summary=clean(summary, MAX_SUMMARY_CHARS),
+        summary=finished(clean(summary, MAX_SUMMARY_CHARS)),
         sections=tuple(sections),
     )
+
+
+# A sentence ends at ".", "!" or "?" before a space: "1.2" goes on.
+_LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)(?:[^.!?]|[.!?](?!\s))*:\s*$")
+
+
+def finished(summary: str) -> str:
+    """The summary without a last sentence that announces what never came ("The most significant
+    changes are:", as the 1.5B model ended angular-cli's): empty when that is all it says."""
+    return _LAST_SENTENCE.sub("", summary).strip()
 
 
 def clean(text: str, limit: int = MAX_ITEM_CHARS) -> str:

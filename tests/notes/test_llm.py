@@ -557,6 +557,23 @@ def test_a_summary_that_repeats_the_outline_is_replaced(srv: OpenAIServer) -> No
     assert notes.summary == write_offline(changes).summary
 
 
+@pytest.mark.parametrize(
+    ("summary", "published"),
+    [
+        ("Users get a new endpoint. The most significant changes are:", "Users get a new endpoint."),
+        ("The most significant changes are:", None),  # all it says: the offline summary
+        ("Fixes: crash on empty input.", "Fixes: crash on empty input."),
+    ],
+)
+def test_a_summary_announcing_what_never_came_loses_that_sentence(
+    srv: OpenAIServer, small: ChangeSet, summary: str, published: str | None
+) -> None:
+    # The 1.5B model's summary of angular-cli v21.2.2 ended "The most significant changes are:".
+    srv.script(Reply.content(json.dumps({"title": "Widgets 2.0", "summary": summary, "sections": []})))
+    notes = LlmWriter(config=config(srv)).write(small)
+    assert notes.summary == (published or write_offline(small).summary)
+
+
 def test_items_of_several_types_go_to_the_weightiest_and_each_change_once(
     srv: OpenAIServer, small: ChangeSet
 ) -> None:
