@@ -497,7 +497,7 @@ def test_a_model_that_takes_one_cap_parameter_refuses_the_other() -> None:
         assert chat(client(srv), max_completion_tokens=10).choices[0].finish_reason == "stop"
 
 
-def test_the_misattributing_model_shifts_swaps_repeats_and_titles_with_a_subject() -> None:
+def test_the_misattributing_model_shifts_splices_swaps_repeats_and_titles_with_a_subject() -> None:
     prompt = "<changes>\n1 feat(api): add users\n2 fix: crash on empty input\n3 docs: explain limits\n"
     prompt += "</changes>"
     messages = [{"role": "system", "content": "s"}, {"role": "user", "content": prompt}]
@@ -507,6 +507,10 @@ def test_the_misattributing_model_shifts_swaps_repeats_and_titles_with_a_subject
     items = {s["title"]: [(i["text"], i["refs"]) for i in s["items"]] for s in notes["sections"]}
     assert items == {
         "Features": [("Now crash on empty input", ["1"])],
-        "Other changes": [("Now explain limits", ["2"]), ("Now a change nobody made", ["3"]),
-                          ("Various improvements", ["1"])],
+        "Other changes": [
+            ("Now explain limits", ["2"]),
+            ("Now explain limits, and add users", ["3"]),  # its own line spliced with line 1
+            ("Various improvements", ["1"]),
+        ],
     }
+    assert notes["summary"] == "This release brings many improvements."
