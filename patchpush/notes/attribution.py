@@ -367,15 +367,29 @@ def is_raw_subject(text: str, subjects: Iterable[str]) -> bool:
 _VERSION = re.compile(r"^\d+(?:\.\d+)+$")
 
 
-def is_hollow(summary: str, changes: Sequence[Change], release_subjects: Iterable[str] = ()) -> bool:
-    """A summary that names nothing the release changes: its words, leaving out versions and the
-    words of the release's own commits ("prepare for v2.11.0"), are in no described change. "Prepare
-    for the release of version 2.11.0 by preparing for the release of version 2.11.0." is hollow."""
+def substance(summary: str, changes: Sequence[Change], release_subjects: Iterable[str] = ()) -> str:
+    """The sentences of a summary that name something the release changes. A sentence is hollow when
+    its words, leaving out versions and the words of the release's own commits ("prepare for v2.11.0"),
+    are in no described change: the 0.5B model opened git-cliff v2.11.0's summary with "Prepare for the
+    release of version 2.11.0 by preparing for the release of version 2.11.0." and closed it with "The
+    sections are divided into two: Maintenance." Empty when every sentence is hollow."""
     release = [*release_subjects] + [c.subject for c in changes if is_release_commit(c.subject)]
-    said = terms(summary) - {t for s in release for t in terms(s)}
-    said = {t for t in said if not _VERSION.match(t)}
+    ignored = {t for s in release for t in terms(s)} | _ABOUT_THE_NOTES
     described: set[str] = set()
     for change in changes:
         if not is_release_commit(change.subject):
             described |= terms(_head(change)) | terms(change.body)
-    return not said & described
+    kept = [
+        sentence
+        for sentence in _SENTENCE_END.split(summary.strip())
+        if any(t in described for t in terms(sentence) - ignored if not _VERSION.match(t))
+    ]
+    return " ".join(kept)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# What a summary says of the notes themselves, which any body may hold too ("sections", "below").
+_ABOUT_THE_NOTES = terms(
+    "section divided categories category below following includes summary summarizes overview "
+    "contains listed maintenance documentation fixes performance"
+)

@@ -194,15 +194,9 @@ class _Run:
         offline = write_offline(changes)
         if not title or attribution.is_raw_subject(title, subjects):
             title = offline.title
-        if (
-            not summary
-            or attribution.is_raw_subject(summary, subjects)
-            or _ECHO.search(summary)
-            or (
-                _is_english(self.config.language)
-                and attribution.is_hollow(summary, changes.changes, [x.subject for x in changes.left_out])
-            )
-        ):
+        if _is_english(self.config.language):
+            summary = attribution.substance(summary, changes.changes, [x.subject for x in changes.left_out])
+        if not summary or attribution.is_raw_subject(summary, subjects) or _ECHO.search(summary):
             summary = offline.summary
         return ReleaseNotes(
             title=title,
