@@ -10,7 +10,10 @@ An item keeps the cited lines that explain a fair share of it, compared with the
 cite that explains it best (`KEEP_SHARE`). When none of its cited lines does, it moves to the one line
 that clearly explains it (`CLEAR_LEAD` times or `CLEAR_MARGIN` ahead of the next), or, when no line
 does, it is replaced by the offline writer's items for its refs. So is an item one of whose clauses
-is about a line it does not cite (`_mixes`): small models splice two neighbouring changes into one.
+is about a line it does not cite (`_mixes`): small models splice two neighbouring changes into one;
+and so is an item that drops the "avoid" or "don't" of every change it cites (`_inverts`). A last
+clause of consequences no line speaks of ("..., which can help prevent security vulnerabilities") is
+cut off (`trim`).
 Measured on real ranges by `bench/llm_quality.py`; the paraphrase cases that pin the false alarms are
 in `tests/notes/test_attribution.py`.
 """
@@ -24,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from patchpush.collect.conventional import is_release_commit
-from patchpush.models import Change, NoteItem
+from patchpush.models import Change, ChangeSet, NoteItem
 from patchpush.notes import answer
 from patchpush.notes.budget import Entry
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, section_of
@@ -94,7 +97,7 @@ def terms(text: str) -> set[str]:
 
 
 def _stem(word: str) -> str:
-    if word.isdigit():
+    if word[0].isdigit():  # a number or a version ("10.31.0"), whole
         return word
     word = _SYNONYMS.get(word, word)
     if len(word) > 4:
@@ -140,6 +143,7 @@ class Attributor:
         """`lines`: what each change is (subject, scope, PR title); `details`: what else was said about
         it (bodies, paths), whose words count for less: a squash merge's body lists every sub-commit."""
         self._strict = strict
+        self._negates = [NEGATES.search(line) is not None for line in lines]
         heads = [terms(line) for line in lines]
         bags = [head | terms(detail) for head, detail in zip(heads, details, strict=False)]
         bags += heads[len(bags) :]
@@ -188,7 +192,7 @@ class Attributor:
         floor = MIN_SUPPORT if self._strict else 0.0
         kept = tuple(r for r in cited if support.get(r, 0.0) >= max(floor, KEEP_SHARE * rival))
         if kept and (best > 0 or not self._strict):
-            if self._strict and self._mixes(text, kept):
+            if self._strict and (self._mixes(text, kept) or self._inverts(text, kept)):
                 return Verdict(())
             return Verdict(kept, {r: support.get(r, 0.0) * total for r in kept})
         ranked = sorted(support.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -198,12 +202,29 @@ class Attributor:
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
             if ranked[0][1] >= CLEAR_LEAD * runner_up or ranked[0][1] - runner_up >= CLEAR_MARGIN:
                 line, share = ranked[0]
-                if self._strict and self._mixes(text, (line,)):
+                if self._strict and (self._mixes(text, (line,)) or self._inverts(text, (line,))):
                     return Verdict(())
                 return Verdict((line,), {line: share * total})
         if not self._strict:  # no evidence against the refs is not evidence against them
             return Verdict(cited, {r: support.get(r, 0.0) * total for r in cited})
         return Verdict(())
+
+    def _inverts(self, text: str, refs: Sequence[int]) -> bool:
+        """Whether the item drops the "avoid"/"don't" of every change it cites: "The optimizer is run
+        for transform requests before init." for "avoid optimizer run for transform request before
+        init" (the 0.5B model on vite v8.1.4) says the opposite with the same words."""
+        return all(self._negates[r] for r in refs) and _NEGATED.search(text) is None
+
+    def trim(self, text: str) -> str:
+        """The item without a last clause of consequences no line speaks of: "..., which can help
+        prevent security vulnerabilities." A small model pads a true item with claims of its own."""
+        match = _PADDING.search(text) if self._strict else None
+        if match is None:
+            return text
+        claimed = terms(match.group(0))
+        if len(claimed) < 2 or any(t in self._idf for t in claimed):
+            return text
+        return text[: match.start()].rstrip() + "."
 
     def _mixes(self, text: str, refs: Sequence[int]) -> bool:
         """Whether a clause of the item is about a change it does not cite: a small model splices two
@@ -219,6 +240,24 @@ class Attributor:
         return False
 
 
+# A change that keeps something from happening, and the words an item saying so would use.
+NEGATES = re.compile(
+    r"\b(?:avoid|avoids|prevent|prevents|stop|stops|never|not|without|skip|skips|disable|disables|"
+    r"ignore|ignores)\b|n't\b|\bno longer\b",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|avoid\w*|prevent\w*|stop\w*|skip\w*|without|instead|longer|gone|remov\w*|"
+    r"drop\w*|eliminat\w*|disabl\w*|ignor\w*|delet\w*|rid|only|unless|fix\w*|resolv\w*|correct\w*|"
+    r"un[a-z]{4,})\b|n't\b",
+    re.IGNORECASE,
+)
+# The last clause of an item, when it tells what the change leads to.
+_PADDING = re.compile(
+    r",\s+(?:which|that|so that|making|helping|allowing|ensuring|improving|providing|enabling|leading)"
+    r"\b[^,.;:]*\.?$",
+    re.IGNORECASE,
+)
 # Where an item's clauses part: "X: Y", "X; Y", "X, and Y", "X and Y", "X, so Y".
 _CLAUSE = re.compile(r"[:;]\s+|,\s+(?:and\s+)?|\s+and\s+|\s+(?:so|while|plus|also)\s+")
 
@@ -276,6 +315,7 @@ def review(
                 result.dropped += 1
                 continue
             # An item citing nothing goes to the line that clearly explains it, if one does.
+            text = attributor.trim(text)
             verdict = attributor.judge(text, cited)
             if verdict.replaced:
                 if cited:
@@ -356,6 +396,15 @@ def _plain(text: str) -> str:
     return " ".join(_WORD.findall(_PR_SUFFIX.sub("", text).lower()))
 
 
+def claims_breaking(text: str, changes: Sequence[Change]) -> bool:
+    """A title or summary that speaks of breaking changes in a release that has none (the 0.5B model
+    titled angular-cli v21.2.2 "Angular CLI Breaking Changes")."""
+    return _BREAKING.search(text) is not None and not any(c.breaking for c in changes)
+
+
+_BREAKING = re.compile(r"\bbreaking\b", re.IGNORECASE)
+
+
 def is_raw_subject(text: str, subjects: Iterable[str]) -> bool:
     """A title or summary that is a commit subject or a Conventional Commit header, not a summary."""
     if _HEADER.match(text.strip()):
@@ -367,23 +416,34 @@ def is_raw_subject(text: str, subjects: Iterable[str]) -> bool:
 _VERSION = re.compile(r"^\d+(?:\.\d+)+$")
 
 
-def substance(summary: str, changes: Sequence[Change], release_subjects: Iterable[str] = ()) -> str:
-    """The sentences of a summary that name something the release changes. A sentence is hollow when
-    its words, leaving out versions and the words of the release's own commits ("prepare for v2.11.0"),
-    are in no described change: the 0.5B model opened git-cliff v2.11.0's summary with "Prepare for the
-    release of version 2.11.0 by preparing for the release of version 2.11.0." and closed it with "The
-    sections are divided into two: Maintenance." Empty when every sentence is hollow."""
-    release = [*release_subjects] + [c.subject for c in changes if is_release_commit(c.subject)]
-    ignored = {t for s in release for t in terms(s)} | _ABOUT_THE_NOTES
-    described: set[str] = set()
-    for change in changes:
-        if not is_release_commit(change.subject):
-            described |= terms(_head(change)) | terms(change.body)
-    kept = [
-        sentence
-        for sentence in _SENTENCE_END.split(summary.strip())
-        if any(t in described for t in terms(sentence) - ignored if not _VERSION.match(t))
+def substance(summary: str, changes: ChangeSet) -> str:
+    """The sentences of a summary that say something of what the release changes, or "" when its
+    first sentence does not (what follows an empty opening refers back to it: "It also includes ...").
+
+    A sentence says nothing when its words, leaving out versions and the words of the release's own
+    commits ("prepare for v2.11.0"), are in no described change: the 0.5B model opened git-cliff
+    v2.11.0's summary with "Prepare for the release of version 2.11.0 by preparing for the release of
+    version 2.11.0." and closed it with "The sections are divided into two: Maintenance." It says
+    something wrong when it names a version that no change it names carries: "This release updates the
+    Angular CLI to version 10.31.0" (10.31.0 was pnpm's)."""
+    release = [x.subject for x in changes.left_out] + [
+        c.subject for c in changes.changes if is_release_commit(c.subject)
     ]
+    ignored = {t for s in release for t in terms(s)} | terms(changes.head_tag or "") | _ABOUT_THE_NOTES
+    # What a change is, not its body: a body can hold any word ("two", "sections").
+    lines = [terms(_head(c)) for c in changes.changes if not is_release_commit(c.subject)]
+    described = set().union(*lines)
+    kept = []
+    for n, sentence in enumerate(_SENTENCE_END.split(summary.strip())):
+        said = {t for t in terms(sentence) - ignored if not t.isdigit()}  # "3 fixes", "(2)"
+        words = {t for t in said if not _VERSION.match(t)}
+        versions = said - words
+        # Every version it names is carried by a change the sentence names by another word too.
+        grounded = all(any(v in line and words & line for line in lines) for v in versions)
+        if words & described and grounded:
+            kept.append(sentence)
+        elif n == 0:
+            return ""
     return " ".join(kept)
 
 

@@ -192,10 +192,14 @@ class _Run:
         subjects = [s for c in changes.changes for s in (c.subject, c.description, c.pr_title or "")]
         subjects += [x.subject for x in changes.left_out]
         offline = write_offline(changes)
+        if _is_english(self.config.language):
+            summary = attribution.substance(summary, changes)
+            if attribution.claims_breaking(title, changes.changes):
+                title = ""
+            if attribution.claims_breaking(summary, changes.changes):
+                summary = ""
         if not title or attribution.is_raw_subject(title, subjects):
             title = offline.title
-        if _is_english(self.config.language):
-            summary = attribution.substance(summary, changes.changes, [x.subject for x in changes.left_out])
         if not summary or attribution.is_raw_subject(summary, subjects) or _ECHO.search(summary):
             summary = offline.summary
         return ReleaseNotes(

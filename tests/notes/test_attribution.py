@@ -4,6 +4,7 @@ that cite the wrong change are all caught, faithful paraphrases are kept."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,16 @@ from hypothesis import strategies as st
 from patchpush.collect.conventional import is_release_commit
 from patchpush.models import Change, ChangeSet
 from patchpush.notes import budget
-from patchpush.notes.attribution import Attributor, is_raw_subject, review, section_for, substance, terms
+from patchpush.notes.attribution import (
+    NEGATES,
+    Attributor,
+    claims_breaking,
+    is_raw_subject,
+    review,
+    section_for,
+    substance,
+    terms,
+)
 from patchpush.notes.offline import section_of
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "llm-git-cliff"
@@ -82,6 +92,70 @@ def test_the_item_the_small_model_spliced_on_git_cliff_2_11_is_replaced() -> Non
     spliced = "Fix comment for git: Add docs about `fail_on_unmatched_commit`"  # #1314's words, then #1298's
     assert Attributor.of(entries).judge(spliced, [line]).replaced
     assert Attributor.of(entries).judge("Add docs about `fail_on_unmatched_commit`", [line]).refs == (line,)
+
+
+VITE = ChangeSet.from_json((DATA.parent / "llm-vite" / "changeset-8.1.4.json").read_text())
+VITE_ENTRIES = budget.entries(VITE.changes)
+
+
+def vite_line(pr: int) -> int:
+    [line] = [n for n, e in enumerate(VITE_ENTRIES) if e.changes[0].pr_number == pr]
+    return line
+
+
+def test_an_item_that_drops_the_avoid_of_its_change_is_replaced() -> None:
+    """The 0.5B model on vite v8.1.4: #22852 is "avoid optimizer run for transform request before init"."""
+    vite = Attributor.of(VITE_ENTRIES)
+    line = vite_line(22852)
+    assert vite.judge("The optimizer is run for transform requests before init.", [line]).replaced
+    assert vite.judge("The optimizer no longer runs for transform requests before init.", [line]).refs == (
+        line,
+    )
+    assert vite.judge("Fixed the optimizer running for transform requests before init.", [line]).refs == (
+        line,
+    )
+
+
+def test_subjects_stripped_of_their_negation_are_caught() -> None:
+    """Over the 7 saved ranges, 9 of the 11 subjects that say "avoid", "don't", "without"... are caught."""
+    caught = total = 0
+    for path in sorted((Path(__file__).resolve().parents[2] / "bench" / "data").glob("*.json")):
+        entries = budget.entries(ChangeSet.from_json(path.read_text()).changes)
+        attributor = Attributor.of(entries)
+        for n, entry in enumerate(entries):
+            subject = entry.changes[0].description
+            inverted = " ".join(NEGATES.sub("", subject).split())
+            if inverted != subject:
+                assert attributor.judge(subject, [n]).refs == (n,)
+                total += 1
+                caught += attributor.judge(inverted, [n]).replaced
+    # The two missed still hold a word that reads as a negation: "unknown files", "import-only check".
+    assert (caught, total) == (9, 11)
+
+
+@pytest.mark.parametrize(
+    ("pr", "padded", "trimmed"),
+    [
+        (
+            22882,
+            "Uses a var to store the GitHub app client ID, which can help prevent security vulnerabilities.",
+            "Uses a var to store the GitHub app client ID.",
+        ),
+        (
+            22870,
+            "Advisors join the team page, which can help users navigate and understand the features.",
+            "Advisors join the team page.",
+        ),
+        (22859, "Fix the default of server.cors, which the docs had wrong.", None),  # "docs": a line's word
+        (22878, "The custom onLog function is removed, making builds quieter.", None),  # one word: kept
+    ],
+)
+def test_a_last_clause_of_claims_no_line_makes_is_trimmed(pr: int, padded: str, trimmed: str | None) -> None:
+    assert Attributor.of(VITE_ENTRIES).trim(padded) == (trimmed or padded)
+
+
+def test_faithful_paraphrases_are_never_trimmed() -> None:
+    assert [p for p in PARAPHRASES + CLAUSES + HARD if ATTRIBUTOR.trim(p) != p] == []
 
 
 def test_hard_paraphrases_share_at_most_one_word_with_their_subjects() -> None:
@@ -228,36 +302,79 @@ def test_a_title_that_is_a_commit_subject_or_header_is_raw(text: str, raw: bool)
     assert is_raw_subject(text, subjects) is raw
 
 
+GIT_CLIFF_2_11 = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
+ANGULAR_CLI = ChangeSet.from_json((DATA.parent / "llm-angular-cli" / "changeset-21.2.2.json").read_text())
+
+
 @pytest.mark.parametrize(
-    ("summary", "kept"),
+    ("changes", "summary", "kept"),
     [
-        (
+        (  # the 0.5B model's summary of git-cliff v2.11.0: its opening says nothing
+            GIT_CLIFF_2_11,
             "Prepare for the release of version 2.11.0 by preparing for the release of version 2.11.0. "
-            "This release includes maintenance to improve the generation API. "
-            "The sections are divided into two: Maintenance.",
-            "This release includes maintenance to improve the generation API.",
+            "This release includes several maintenance tasks to improve the generation API.",
+            "",
         ),
-        ("This release brings many improvements.", ""),
-        ("Version 2.11.0 is out. Thanks to all contributors!", ""),
-        ("", ""),
         (
+            GIT_CLIFF_2_11,
+            "This release improves the generation API. The sections are divided into two: Maintenance (2).",
+            "This release improves the generation API.",
+        ),
+        (GIT_CLIFF_2_11, "This release brings many improvements.", ""),
+        (GIT_CLIFF_2_11, "Version 2.11.0 is out. Thanks to all contributors!", ""),
+        (GIT_CLIFF_2_11, "", ""),
+        (
+            GIT_CLIFF_2_11,
             "git-cliff can fail on unmatched commits and talks to Azure DevOps. New regex filters too.",
             "git-cliff can fail on unmatched commits and talks to Azure DevOps. New regex filters too.",
+        ),
+        (  # the 0.5B model's summary of angular-cli v21.2.2: 10.31.0 is the pnpm update's version
+            ANGULAR_CLI,
+            "This release updates the Angular CLI to version 10.31.0, which includes several improvements.",
+            "",
+        ),
+        (
+            ANGULAR_CLI,
+            "Version 21.2.2 updates pnpm to 10.31.0. It also updates the Angular CLI to version 3.0.2.",
+            "Version 21.2.2 updates pnpm to 10.31.0.",
         ),
     ],
 )
-def test_a_summary_keeps_only_the_sentences_that_name_a_change(summary: str, kept: str) -> None:
-    """The first case is the 0.5B model's summary of git-cliff v2.11.0, shortened."""
-    changes = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
-    assert substance(summary, changes.changes) == kept
+def test_a_summary_keeps_only_the_sentences_that_say_something_true(
+    changes: ChangeSet, summary: str, kept: str
+) -> None:
+    assert substance(summary, changes) == kept
+
+
+def test_only_a_release_with_a_breaking_change_may_claim_one() -> None:
+    assert claims_breaking("Angular CLI Breaking Changes", ANGULAR_CLI.changes)
+    assert not claims_breaking("Angular CLI 21.2.2", ANGULAR_CLI.changes)
+    breaking = replace(ANGULAR_CLI.changes[3], breaking=True)
+    assert not claims_breaking("Breaking changes to the builder", [*ANGULAR_CLI.changes, breaking])
 
 
 @given(
     st.sampled_from([c for c in CHANGES.changes if not is_release_commit(c.subject)]),
     st.booleans(),
-    st.sampled_from(["", "Thanks to everyone who helped. ", "Version 2.13.0 is ready! "]),
+    st.sampled_from(["", "Thanks to everyone who helped."]),
 )
 def test_a_sentence_naming_any_change_is_kept(change: Change, title: bool, hollow: str) -> None:
     named = (change.pr_title or change.description) if title else change.description
     if terms(named) - {t for t in terms(named) if t[:1].isdigit()}:  # "2.13.0" alone names nothing
-        assert substance(f"{hollow}This release: {named}.", CHANGES.changes) == f"This release: {named}."
+        summary = f"This release: {named}. {hollow}".strip()
+        assert substance(summary, CHANGES) == f"This release: {named}."
+
+
+def test_faithful_sentences_as_a_summary_are_mostly_kept() -> None:
+    """Of the 105 paraphrases read as summary sentences, 4 that say something true are dropped
+    (measured), where the words they name are in no subject; the 2 about the release alone are right
+    to go. A dropped opening gives the offline summary, which is never wrong."""
+    dropped = [p for p in PARAPHRASES + CLAUSES + HARD if substance(p, CHANGES) != p]
+    assert dropped == [
+        "Version 2.13.0 is ready for release.",
+        "The minimum supported Rust version is now 1.87.0.",
+        "Everything is ready for the 2.13.0 release.",
+        "Alpine Linux users get Python packages from the package index again.",
+        "Diagnostics now use spans and structured events.",
+        "Rust 1.87 or newer is needed to build.",
+    ]

@@ -632,6 +632,23 @@ def test_a_range_the_model_got_mostly_wrong_falls_back_with_the_reason(
     assert notes.sections == write_offline(small).sections
 
 
+def test_an_inverted_item_gives_way_and_a_padded_one_loses_its_claims(srv: OpenAIServer) -> None:
+    # What the 0.5B model wrote for vite v8.1.4, on changes of the same shape.
+    changes = changeset(
+        change(1, "fix(optimizer): avoid crash on empty input"), change(2, "feat(api): add users endpoint")
+    )
+    inverted = {"text": "The optimizer crashes on empty input.", "refs": ["1"]}
+    padded = {"text": "A users endpoint, which can help prevent security vulnerabilities.", "refs": ["2"]}
+    srv.script(answer([inverted, padded]))
+    notes = LlmWriter(config=config(srv)).write(changes)
+    published = {s.title: [i.text for i in s.items] for s in notes.sections}
+    assert published == {
+        "Features": ["A users endpoint."],
+        "Fixes": ["**optimizer:** avoid crash on empty input"],  # the offline item
+    }
+    assert (notes.report.replaced, notes.report.added_for_coverage) == (1, 1)
+
+
 def test_a_title_or_summary_that_is_a_commit_subject_is_replaced(srv: OpenAIServer, small: ChangeSet) -> None:
     srv.script(
         Reply.content(
