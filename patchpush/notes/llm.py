@@ -183,7 +183,11 @@ class _Run:
         if len(good) == 1:
             title, summary = good[0].reply.title, good[0].reply.summary
         else:
-            title, summary = self._reduce([a.reply for a in good], sections)
+            try:
+                title, summary = self._reduce([a.reply for a in good], sections)
+            except _Unusable as exc:  # the items are checked and paid for: only the title is lost
+                self.warnings.append(f"the model could not title the notes ({exc}); the offline title stays")
+                title = summary = ""
         cited = {sha for items in sections.values() for item in items for sha in item.shas}
         missing = tuple(c for c in changes.changes if c.sha not in cited)
         if missing:  # coverage: the offline writer describes what the model left out, in its own sections

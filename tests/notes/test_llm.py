@@ -557,6 +557,25 @@ def test_a_summary_that_repeats_the_outline_is_replaced(srv: OpenAIServer) -> No
     assert notes.summary == write_offline(changes).summary
 
 
+def test_a_failed_summary_call_keeps_the_checked_items(srv: OpenAIServer) -> None:
+    def no_summary(request: dict[str, Any]) -> str | Reply:
+        if request["response_format"]["json_schema"]["name"] == "notes_summary":
+            return Reply.server_error(500)
+        return grounded(request)
+
+    srv.responder = no_summary
+    changes = big_range(300)
+    notes = LlmWriter(config=config(srv, max_input_tokens=2000, max_retries=0)).write(changes)
+    offline = write_offline(changes)
+    assert notes.report.writer == "llm" and notes.report.added_for_coverage == 0
+    assert (notes.title, notes.summary) == (offline.title, offline.summary)
+    assert all(i.text.startswith("Now ") for s in notes.sections for i in s.items)  # the model's items
+    assert notes.report.warnings == (
+        "the model could not title the notes (the model provider answered 500 (0 retries)); "
+        "the offline title stays",
+    )
+
+
 @pytest.mark.parametrize(
     ("summary", "published"),
     [
