@@ -222,7 +222,7 @@ class Attributor:
         if match is None:
             return text
         claimed = terms(match.group(0))
-        if len(claimed) < 2 or any(t in self._idf for t in claimed):
+        if not claimed or any(t in self._idf for t in claimed):
             return text
         return text[: match.start()].rstrip() + "."
 
@@ -254,8 +254,9 @@ _NEGATED = re.compile(
 )
 # The last clause of an item, when it tells what the change leads to.
 _PADDING = re.compile(
-    r",\s+(?:which|that|so that|making|helping|allowing|ensuring|improving|providing|enabling|leading)"
-    r"\b[^,.;:]*\.?$",
+    r"(?:,\s+(?:which|that|so that|making|helping|allowing|ensuring|improving|providing|enabling|leading)"
+    r"|,?\s+(?:to|for)\s+(?:improve|ensure|enhance|increase|boost|better|greater|more)\b)"
+    r"[^,.;:]*\.?$",
     re.IGNORECASE,
 )
 # Where an item's clauses part: "X: Y", "X; Y", "X, and Y", "X and Y", "X, so Y".

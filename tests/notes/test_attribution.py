@@ -146,8 +146,13 @@ def test_subjects_stripped_of_their_negation_are_caught() -> None:
             "Advisors join the team page, which can help users navigate and understand the features.",
             "Advisors join the team page.",
         ),
+        (  # as the 1.5B model padded git-cliff's "increase log verbosity"
+            22839,
+            "Kept import.meta.url in the preload function to ensure better debugging.",
+            "Kept import.meta.url in the preload function.",
+        ),
         (22859, "Fix the default of server.cors, which the docs had wrong.", None),  # "docs": a line's word
-        (22878, "The custom onLog function is removed, making builds quieter.", None),  # one word: kept
+        (22878, "The custom onLog function is removed, making builds quieter.", None),  # "build" too
     ],
 )
 def test_a_last_clause_of_claims_no_line_makes_is_trimmed(pr: int, padded: str, trimmed: str | None) -> None:
