@@ -18,6 +18,12 @@ from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER
 _SHA_OR_PR = re.compile(r"\s*\(?(?:#\d+|\b(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b)\)?")  # "defaced" survives
 # A model that cites line numbers in its text: "(3)", "[3, 4]".
 _CHANGE_IDS = re.compile(r"\s*[(\[]\s*\d+(?:\s*,\s*\d+)*\s*[)\]]")
+# Refs in parentheses, with the word that names them: "(fix #21973)", "(see #12, #13)".
+_REFS_IN_PARENS = re.compile(
+    r"\s*\((?:(?:fix(?:es|ed)?|close[sd]?|resolve[sd]?|see|refs?|part of)\s+)?"
+    r"#\d+(?:\s*(?:,|and)\s*#\d+)*\s*\)",
+    re.IGNORECASE,
+)
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _TITLE_CHARS = re.compile(r"[^\w\s&,'/.+-]")
@@ -143,6 +149,7 @@ def clean(text: str, limit: int = MAX_ITEM_CHARS) -> str:
     text = _TAG.sub("", text)
     text = _URL.sub("", text)
     text = _CHANGE_IDS.sub("", text)
+    text = _REFS_IN_PARENS.sub("", text)
     text = _SHA_OR_PR.sub("", text)
     text = " ".join(text.split()).strip(" ,;")
     if len(text) > limit:

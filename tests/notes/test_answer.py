@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchpush.notes.answer import finished
+from patchpush.notes.answer import clean, finished
 
 _SENTENCE = st.text(st.sampled_from("abc 1.2,:"), min_size=1, max_size=30).map(str.strip).filter(bool)
 
@@ -21,3 +22,33 @@ def test_a_summary_keeps_its_whole_sentences_and_never_ends_announcing(
     assert not kept.endswith(":")
     if not summary.endswith(":"):
         assert kept == summary
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("Prefer oxc as minifier (fix #21973)", "Prefer oxc as minifier"),  # the 0.5B model, vite v8.1.4
+        ("Prefer oxc as minifier (fix #21973).", "Prefer oxc as minifier."),
+        ("Adds a flag (see #12, #13) to the CLI", "Adds a flag to the CLI"),
+        ("Keep (legacy) mode (#22)", "Keep (legacy) mode"),
+        ("Uses a fix (for now)", "Uses a fix (for now)"),
+        ("Parses (and keeps) scopes", "Parses (and keeps) scopes"),
+    ],
+)
+def test_an_item_keeps_no_husk_of_the_refs_taken_out(text: str, cleaned: str) -> None:
+    assert clean(text) == cleaned
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Adds", "a", "flag", "(legacy)", "mode,", "the", "CLI"]), min_size=1, max_size=8
+    ),
+    st.sampled_from(["fix", "fixes", "closes", "see", ""]),
+    st.integers(min_value=1, max_value=99_999),
+    st.sampled_from(["", ".", " for users"]),
+)
+def test_refs_in_parentheses_leave_nothing_behind(
+    words: list[str], verb: str, number: int, tail: str
+) -> None:
+    text = f"{' '.join(words)} ({verb} #{number}){tail}".replace("( #", "(#")
+    assert clean(text) == clean(f"{' '.join(words)}{tail}")
