@@ -147,6 +147,7 @@ class Attributor:
         heads = [terms(line) for line in lines]
         bags = [head | terms(detail) for head, detail in zip(heads, details, strict=False)]
         bags += heads[len(bags) :]
+        self._bags = bags
         df = Counter(t for bag in bags for t in bag)
         n = len(lines)
         self._idf = {t: math.log((1 + n) / (1 + d)) + 1 for t, d in df.items()}
@@ -215,16 +216,27 @@ class Attributor:
         init" (the 0.5B model on vite v8.1.4) says the opposite with the same words."""
         return all(self._negates[r] for r in refs) and _NEGATED.search(text) is None
 
-    def trim(self, text: str) -> str:
-        """The item without a last clause of consequences no line speaks of: "..., which can help
-        prevent security vulnerabilities." A small model pads a true item with claims of its own."""
+    def trim(self, text: str, refs: Sequence[int] | None = None) -> str:
+        """The item without a last clause of consequences that no line speaks of (none of `refs`,
+        when given): "..., which can help prevent security vulnerabilities." A small model pads a
+        true item with claims of its own, or with another line's ("to improve readability")."""
         match = _PADDING.search(text) if self._strict else None
         if match is None:
             return text
         claimed = terms(match.group(0))
-        if not claimed or any(t in self._idf for t in claimed):
+        known = self._idf.keys() if refs is None else set().union(*(self._bags[r] for r in refs))
+        if not claimed or any(t in known for t in claimed):
             return text
         return text[: match.start()].rstrip() + "."
+
+    def unplace(self, text: str, refs: Sequence[int]) -> str:
+        """The item without a last "in the `Init` command" that none of its changes is about: the
+        1.5B model put commitizen's "add contributing for nix users" "in the `Init` command", a
+        name it took from the next line."""
+        match = _PLACE.search(text) if self._strict else None
+        if match is None or any(terms(match.group(1)) & self._bags[r] for r in refs):
+            return text
+        return text[: match.start()].rstrip() + ("." if text.rstrip().endswith(".") else "")
 
     def _mixes(self, text: str, refs: Sequence[int]) -> bool:
         """Whether a clause of the item is about a change it does not cite: a small model splices two
@@ -259,6 +271,8 @@ _PADDING = re.compile(
     r"[^,.;:]*\.?$",
     re.IGNORECASE,
 )
+# A last "in the `Init` command", "of the `Check` class": where a model says a change took place.
+_PLACE = re.compile(r"\s+(?:in|of|for|from|to)\s+the\s+`([^`]+)`(?:\s+[a-z]+)?\s*\.?\s*$")
 # Where an item's clauses part: "X: Y", "X; Y", "X, and Y", "X and Y", "X, so Y".
 _CLAUSE = re.compile(r"[:;]\s+|,\s+(?:and\s+)?|\s+and\s+|\s+(?:so|while|plus|also)\s+")
 
@@ -326,6 +340,7 @@ def review(
                 continue
             if verdict.refs != tuple(dict.fromkeys(cited)):
                 result.reattributed += 1
+            text = attributor.unplace(attributor.trim(text, verdict.refs), verdict.refs)
             candidates.append(_Candidate(answer.section_title(title), text, verdict))
     # Exactly once: a line cited by several items stays with the one it explains best (the first on a tie).
     owner: dict[int, int] = {}
@@ -404,6 +419,16 @@ def claims_breaking(text: str, changes: Sequence[Change]) -> bool:
 
 
 _BREAKING = re.compile(r"\bbreaking\b", re.IGNORECASE)
+
+
+def names_another_version(title: str, changes: ChangeSet) -> bool:
+    """A title naming a version that is neither the release's nor any change's: the 1.5B model
+    titled commitizen v4.10.0 "Commitizen 4.0.0 Release Notes"."""
+    if not changes.head_tag:  # an untagged range has no version to hold a title to
+        return False
+    subjects = [c.subject for c in changes.changes] + [x.subject for x in changes.left_out]
+    known = terms(changes.head_tag) | {t for s in subjects for t in terms(s)}
+    return any(_VERSION.match(t) and t not in known for t in terms(title))
 
 
 def is_raw_subject(text: str, subjects: Iterable[str]) -> bool:

@@ -198,7 +198,9 @@ class _Run:
         offline = write_offline(changes)
         if _is_english(self.config.language):
             summary = attribution.substance(summary, changes)
-            if attribution.claims_breaking(title, changes.changes):
+            if attribution.claims_breaking(title, changes.changes) or attribution.names_another_version(
+                title, changes
+            ):
                 title = ""
             if attribution.claims_breaking(summary, changes.changes):
                 summary = ""
