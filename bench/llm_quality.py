@@ -15,7 +15,10 @@ per range:
 
 Requests go through a local recording proxy (the loopback fake server, answering from the real model),
 so `--cache DIR` keeps the model's answers: a second run with changed checks replays them without the
-model, and a changed prompt asks it again.
+model, and a changed prompt asks it again. The real models' answers behind the figures in the notes
+are kept in `bench/answers/0.5b` and `bench/answers/1.5b`: with `--cache bench/answers/0.5b` and a
+`--base-url` nothing listens on, a run replays them in seconds (a request they do not hold fails, and
+the writer falls back as it would on a dead provider).
 
     python bench/llm_quality.py --base-url http://127.0.0.1:8091/v1 --label 0.5b [--show git-cliff-v2.13.0]
 """
