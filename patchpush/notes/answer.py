@@ -157,10 +157,17 @@ def clean(text: str, limit: int = MAX_ITEM_CHARS) -> str:
     return text
 
 
+MAX_SECTION_WORDS = 4
+
+
 def section_title(title: str) -> str:
-    # The template prints section titles as they are: keep words and plain punctuation only.
+    """The section the model named, as the template may print it: words and plain punctuation only.
+    A title of more words than a heading has is a commit subject the model copied (the 0.5B model
+    headed git-cliff's revert "revertremote use reqwestResponseerror_for_status revert erro")."""
     title = " ".join(_TITLE_CHARS.sub("", _TAG.sub("", title)).split())[:60] or OTHER
     known = {s.lower(): s for s in SECTION_ORDER} | _ALIASES
+    if title.lower() not in known and (len(title.split()) > MAX_SECTION_WORDS or "_" in title):
+        return OTHER
     return known.get(title.lower(), title)
 
 

@@ -331,7 +331,8 @@ def review(
                 continue
             # An item citing nothing goes to the line that clearly explains it, if one does.
             text = attributor.trim(text)
-            verdict = attributor.judge(text, cited)
+            # One word ("warning", all the 0.5B model left of "fix(cli) warning") is no item.
+            verdict = attributor.judge(text, cited) if len(text.split()) > 1 else Verdict(())
             if verdict.replaced:
                 if cited:
                     result.replaced += 1
@@ -383,7 +384,8 @@ def _line_number(ref: str) -> int | None:
 
 
 _TYPE = re.compile(r"^(?:breaking: )?[a-z]+(?:\(([^()]*)\))?!?: ")
-_COPIED = re.compile(_TYPE.pattern, re.IGNORECASE)  # "Fix(remote): ...", as a model copies it
+# A header as a model copies it: "Fix(remote): ...", or without its colon, "refactor(deps) MSRV ...".
+_COPIED = re.compile(r"^(?:breaking: )?[a-z]+(?:\([^()]*\)!?:?|!?:)\s+", re.IGNORECASE)
 
 
 def _scope_only(header: re.Match[str]) -> str:

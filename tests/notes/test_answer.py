@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchpush.notes.answer import clean, finished
+from patchpush.notes.answer import clean, finished, section_title
 
 _SENTENCE = st.text(st.sampled_from("abc 1.2,:"), min_size=1, max_size=30).map(str.strip).filter(bool)
 
@@ -52,3 +52,17 @@ def test_refs_in_parentheses_leave_nothing_behind(
 ) -> None:
     text = f"{' '.join(words)} ({verb} #{number}){tail}".replace("( #", "(#")
     assert clean(text) == clean(f"{' '.join(words)}{tail}")
+
+
+@pytest.mark.parametrize(
+    ("title", "section"),
+    [
+        ("Bug fixes", "Fixes"),
+        ("Remote integrations", "Remote integrations"),  # the model's own heading, for untyped changes
+        ("revertremote use reqwestResponseerror_for_status revert erro", "Other changes"),  # 0.5B, git-cliff
+        ("error_for_status", "Other changes"),
+        ("<b>Features</b>", "Features"),
+    ],
+)
+def test_a_section_heading_is_a_heading_not_a_copied_subject(title: str, section: str) -> None:
+    assert section_title(title) == section

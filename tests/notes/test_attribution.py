@@ -442,3 +442,26 @@ def test_faithful_sentences_as_a_summary_are_mostly_kept() -> None:
 )
 def test_a_title_naming_another_release_is_wrong(title: str, wrong: bool) -> None:
     assert names_another_version(title, COMMITIZEN) is wrong
+
+
+def test_what_the_0_5b_model_copied_of_headers_and_headings_is_undone() -> None:
+    # git-cliff v2.13.0: line 12 is fix(cli) #1484, line 14 chore(lib) #1479, line 29 revert(remote) #1374.
+    result = review(
+        [
+            ("Fixes", [("fix(cli) warning", ["12"])]),
+            ("Maintenance", [("refactor(deps) MSRV to 1.87.0", ["14"])]),
+            (
+                "revert(remote): use reqwest::Response::error_for_status | revert: error",
+                [("Revert remote operation to use `reqwest::Response::error_for_status`", ["29"])],
+            ),
+            ("Security", [("The Docker image ships CA certificates", ["24"])]),
+        ],
+        ENTRIES,
+    )
+    filed = [(section, item.text) for section, item in result.items]
+    assert filed == [
+        ("Maintenance", "MSRV to 1.87.0"),
+        ("Other changes", "Revert remote operation to use `reqwest::Response::error_for_status`"),
+        ("Maintenance", "The Docker image ships CA certificates"),  # chore(docker): its type decides
+    ]
+    assert result.replaced == 1  # "warning" is no item: the offline writer's stands for #1484
