@@ -70,6 +70,8 @@ def forwarder(base_url: str, cache: Path | None, timeout: float) -> Any:
                     body = json.loads(answer.read())
             except urllib.error.HTTPError as exc:
                 return Reply.error(exc.code, json.loads(exc.read() or b"{}"))
+            except urllib.error.URLError:  # no model behind a replay: what a dead provider answers
+                return Reply.server_error(503)
             choice = body["choices"][0]
             usage = body.get("usage") or {}
             saved = {
