@@ -26,8 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from patchpush.collect.conventional import is_release_commit
-from patchpush.models import Change, ChangeSet, NoteItem
+from patchpush.models import Change, NoteItem
 from patchpush.notes import answer
 from patchpush.notes.budget import Entry
 from patchpush.notes.offline import BREAKING, OTHER, SECTION_ORDER, section_of
@@ -49,7 +48,7 @@ _STEM = 6  # characters a term keeps: "configuration", "configure", "configurabl
 _MAX_FILES = 20  # paths of a change that count as its words (a 500-file change is not about all of them)
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_WORD = re.compile(r"\d+(?:\.\d+)+|[^\W\d_]+|\d+")  # a version ("2.13.0") is one term
+WORD = re.compile(r"\d+(?:\.\d+)+|[^\W\d_]+|\d+")  # a version ("2.13.0") is one term
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "s", "ly")
 # Abbreviations commit subjects use for words a model spells out.
 _SYNONYMS = {
@@ -92,7 +91,7 @@ _STOP = frozenset(_STOP_WORDS.split())
 
 def terms(text: str) -> set[str]:
     """The words of `text` that say what it is about, folded to stems."""
-    words = _WORD.findall(_CAMEL.sub(" ", text).lower())
+    words = WORD.findall(_CAMEL.sub(" ", text).lower())
     return {_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())}
 
 
@@ -392,7 +391,8 @@ def _scope_only(header: re.Match[str]) -> str:
     return f"{header.group(1) or ''} "
 
 
-def _head(change: Change) -> str:
+def head(change: Change) -> str:
+    """What a change is: its scope, subject and PR title (not its body)."""
     return " ".join((change.scope or "", change.description or change.subject, change.pr_title or ""))
 
 
@@ -400,84 +400,7 @@ def _line_words(entry: Entry) -> tuple[str, str]:
     """What the model was shown of a change: what it is (scope, subject, PR title), and the rest of its
     line with the paths it touches where they are known. Its type word says nothing about what it does:
     "perf" would explain every item that mentions speed."""
-    head = " ".join(_head(change) for change in entry.changes)
+    what = " ".join(head(change) for change in entry.changes)
     paths = [p for change in entry.changes for p in change.files][:_MAX_FILES]
     details = _TYPE.sub(_scope_only, entry.text)
-    return head, details + (" " + " ".join(paths) if paths else "")
-
-
-_HEADER = re.compile(r"^[a-z]+(?:\([^()]*\))?!?:\s")  # a Conventional Commit header: "chore(release): "
-_PR_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
-
-
-def _plain(text: str) -> str:
-    return " ".join(_WORD.findall(_PR_SUFFIX.sub("", text).lower()))
-
-
-def claims_breaking(text: str, changes: Sequence[Change]) -> bool:
-    """A title or summary that speaks of breaking changes in a release that has none (the 0.5B model
-    titled angular-cli v21.2.2 "Angular CLI Breaking Changes")."""
-    return _BREAKING.search(text) is not None and not any(c.breaking for c in changes)
-
-
-_BREAKING = re.compile(r"\bbreaking\b", re.IGNORECASE)
-
-
-def names_another_version(title: str, changes: ChangeSet) -> bool:
-    """A title naming a version that is neither the release's nor any change's: the 1.5B model
-    titled commitizen v4.10.0 "Commitizen 4.0.0 Release Notes"."""
-    if not changes.head_tag:  # an untagged range has no version to hold a title to
-        return False
-    subjects = [c.subject for c in changes.changes] + [x.subject for x in changes.left_out]
-    known = terms(changes.head_tag) | {t for s in subjects for t in terms(s)}
-    return any(_VERSION.match(t) and t not in known for t in terms(title))
-
-
-def is_raw_subject(text: str, subjects: Iterable[str]) -> bool:
-    """A title or summary that is a commit subject or a Conventional Commit header, not a summary."""
-    if _HEADER.match(text.strip()):
-        return True
-    plain = _plain(text)
-    return bool(plain) and any(plain == _plain(s) for s in subjects if s)
-
-
-_VERSION = re.compile(r"^\d+(?:\.\d+)+$")
-
-
-def substance(summary: str, changes: ChangeSet) -> str:
-    """The sentences of a summary that say something of what the release changes, or "" when its
-    first sentence does not (what follows an empty opening refers back to it: "It also includes ...").
-
-    A sentence says nothing when its words, leaving out versions and the words of the release's own
-    commits ("prepare for v2.11.0"), are in no described change: the 0.5B model opened git-cliff
-    v2.11.0's summary with "Prepare for the release of version 2.11.0 by preparing for the release of
-    version 2.11.0." and closed it with "The sections are divided into two: Maintenance." It says
-    something wrong when it names a version that no change it names carries: "This release updates the
-    Angular CLI to version 10.31.0" (10.31.0 was pnpm's)."""
-    release = [x.subject for x in changes.left_out] + [
-        c.subject for c in changes.changes if is_release_commit(c.subject)
-    ]
-    ignored = {t for s in release for t in terms(s)} | terms(changes.head_tag or "") | _ABOUT_THE_NOTES
-    # What a change is, not its body: a body can hold any word ("two", "sections").
-    lines = [terms(_head(c)) for c in changes.changes if not is_release_commit(c.subject)]
-    described = set().union(*lines)
-    kept = []
-    for n, sentence in enumerate(_SENTENCE_END.split(summary.strip())):
-        said = {t for t in terms(sentence) - ignored if not t.isdigit()}  # "3 fixes", "(2)"
-        words = {t for t in said if not _VERSION.match(t)}
-        versions = said - words
-        # Every version it names is carried by a change the sentence names by another word too.
-        grounded = all(any(v in line and words & line for line in lines) for v in versions)
-        if words & described and grounded:
-            kept.append(sentence)
-        elif n == 0:
-            return ""
-    return " ".join(kept)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-# What a summary says of the notes themselves, which any body may hold too ("sections", "below").
-_ABOUT_THE_NOTES = terms(
-    "section divided categories category below following includes summary summarizes overview "
-    "contains listed maintenance documentation fixes performance"
-)
+    return what, details + (" " + " ".join(paths) if paths else "")

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from patchpush.models import ChangeSet, NoteItem, ReleaseNotes, WriterReport
-from patchpush.notes import answer, attribution, budget
+from patchpush.notes import answer, attribution, budget, headline
 from patchpush.notes.offline import SECTION_ORDER, write_offline
 
 GITHUB_MODELS_URL = "https://models.github.ai/inference"
@@ -197,16 +197,16 @@ class _Run:
         subjects += [x.subject for x in changes.left_out]
         offline = write_offline(changes)
         if _is_english(self.config.language):
-            summary = attribution.substance(summary, changes)
-            if attribution.claims_breaking(title, changes.changes) or attribution.names_another_version(
+            summary = headline.substance(summary, changes)
+            if headline.claims_breaking(title, changes.changes) or headline.names_another_version(
                 title, changes
             ):
                 title = ""
-            if attribution.claims_breaking(summary, changes.changes):
+            if headline.claims_breaking(summary, changes.changes):
                 summary = ""
-        if not title or attribution.is_raw_subject(title, subjects):
+        if not title or headline.is_raw_subject(title, subjects):
             title = offline.title
-        if not summary or attribution.is_raw_subject(summary, subjects) or _ECHO.search(summary):
+        if not summary or headline.is_raw_subject(summary, subjects) or _ECHO.search(summary):
             summary = offline.summary
         return ReleaseNotes(
             title=title,

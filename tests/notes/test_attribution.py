@@ -3,41 +3,18 @@ that cite the wrong change are all caught, faithful paraphrases are kept."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchpush.collect.conventional import is_release_commit
-from patchpush.models import Change, ChangeSet
+from patchpush.models import ChangeSet
 from patchpush.notes import budget
-from patchpush.notes.attribution import (
-    NEGATES,
-    Attributor,
-    claims_breaking,
-    is_raw_subject,
-    names_another_version,
-    review,
-    section_for,
-    substance,
-    terms,
-)
+from patchpush.notes.attribution import NEGATES, Attributor, review, section_for, terms
 from patchpush.notes.offline import section_of
+from tests.notes.ranges import CHANGES, CLAUSES, COMMITIZEN, ENTRIES, GIT_CLIFF_2_11, HARD, PARAPHRASES, VITE
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "llm-git-cliff"
-CHANGES = ChangeSet.from_json((DATA / "changeset.json").read_text())
-ENTRIES = budget.entries(CHANGES.changes)
-# Written as a good model writes: for users, in other words than the commit subjects where it can.
-PARAPHRASES: list[str] = json.loads((DATA / "paraphrases.json").read_text())
-# The same, sharing at most one word with each commit subject (after stemming): what a model writes for
-# readers who do not know the code. Lexical evidence is thin here, so some items cannot be judged.
-HARD: list[str] = json.loads((DATA / "paraphrases-hard.json").read_text())
-# The same in two clauses, the second saying more than the subject does (a body's detail, what it means
-# for users): what the clause check must leave alone.
-CLAUSES: list[str] = json.loads((DATA / "paraphrases-clauses.json").read_text())
 ATTRIBUTOR = Attributor.of(ENTRIES)
 N = len(ENTRIES)
 # Items whose words fit two lines about as well: "Version 2.13.0 is ready for release." (line 1, the
@@ -87,7 +64,7 @@ def test_an_item_splicing_another_change_into_its_own_is_replaced() -> None:
 
 
 def test_the_item_the_small_model_spliced_on_git_cliff_2_11_is_replaced() -> None:
-    changes = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
+    changes = GIT_CLIFF_2_11
     entries = budget.entries(changes.changes)
     [line] = [n for n, e in enumerate(entries) if e.changes[0].pr_number == 1298]
     spliced = "Fix comment for git: Add docs about `fail_on_unmatched_commit`"  # #1314's words, then #1298's
@@ -95,7 +72,6 @@ def test_the_item_the_small_model_spliced_on_git_cliff_2_11_is_replaced() -> Non
     assert Attributor.of(entries).judge("Add docs about `fail_on_unmatched_commit`", [line]).refs == (line,)
 
 
-VITE = ChangeSet.from_json((DATA.parent / "llm-vite" / "changeset-8.1.4.json").read_text())
 VITE_ENTRIES = budget.entries(VITE.changes)
 
 
@@ -178,9 +154,6 @@ def test_faithful_paraphrases_lose_only_claims_their_change_does_not_make() -> N
             "tsup and tsconfig are optimized for the node 18+ CLI."
         ),
     }
-
-
-COMMITIZEN = ChangeSet.from_json((DATA.parent / "llm-commitizen" / "changeset-4.10.0.json").read_text())
 
 
 @pytest.mark.parametrize(
@@ -335,113 +308,6 @@ def test_notes_in_another_language_keep_refs_unless_another_line_clearly_explain
     assert german.judge("Das Docker-Tag latest gilt nur noch für stabile Versionen (nightly).", [4]).refs == (
         29,
     )
-
-
-@pytest.mark.parametrize(
-    ("text", "raw"),
-    [
-        ("chore(release): prepare for v2.13.0", True),
-        ("feat!: drop Python 3.8", True),
-        ("Add per-commit statistics (#1487)", True),
-        ("migrate logging to tracing", True),
-        ("git-cliff 2.13.0: statistics, tracing and more config locations", False),
-        ("Highlights: faster CI", False),
-    ],
-)
-def test_a_title_that_is_a_commit_subject_or_header_is_raw(text: str, raw: bool) -> None:
-    subjects = [s for c in CHANGES.changes for s in (c.subject, c.description, c.pr_title or "")]
-    assert is_raw_subject(text, subjects) is raw
-
-
-GIT_CLIFF_2_11 = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
-ANGULAR_CLI = ChangeSet.from_json((DATA.parent / "llm-angular-cli" / "changeset-21.2.2.json").read_text())
-
-
-@pytest.mark.parametrize(
-    ("changes", "summary", "kept"),
-    [
-        (  # the 0.5B model's summary of git-cliff v2.11.0: its opening says nothing
-            GIT_CLIFF_2_11,
-            "Prepare for the release of version 2.11.0 by preparing for the release of version 2.11.0. "
-            "This release includes several maintenance tasks to improve the generation API.",
-            "",
-        ),
-        (
-            GIT_CLIFF_2_11,
-            "This release improves the generation API. The sections are divided into two: Maintenance (2).",
-            "This release improves the generation API.",
-        ),
-        (GIT_CLIFF_2_11, "This release brings many improvements.", ""),
-        (GIT_CLIFF_2_11, "Version 2.11.0 is out. Thanks to all contributors!", ""),
-        (GIT_CLIFF_2_11, "", ""),
-        (
-            GIT_CLIFF_2_11,
-            "git-cliff can fail on unmatched commits and talks to Azure DevOps. New regex filters too.",
-            "git-cliff can fail on unmatched commits and talks to Azure DevOps. New regex filters too.",
-        ),
-        (  # the 0.5B model's summary of angular-cli v21.2.2: 10.31.0 is the pnpm update's version
-            ANGULAR_CLI,
-            "This release updates the Angular CLI to version 10.31.0, which includes several improvements.",
-            "",
-        ),
-        (
-            ANGULAR_CLI,
-            "Version 21.2.2 updates pnpm to 10.31.0. It also updates the Angular CLI to version 3.0.2.",
-            "Version 21.2.2 updates pnpm to 10.31.0.",
-        ),
-    ],
-)
-def test_a_summary_keeps_only_the_sentences_that_say_something_true(
-    changes: ChangeSet, summary: str, kept: str
-) -> None:
-    assert substance(summary, changes) == kept
-
-
-def test_only_a_release_with_a_breaking_change_may_claim_one() -> None:
-    assert claims_breaking("Angular CLI Breaking Changes", ANGULAR_CLI.changes)
-    assert not claims_breaking("Angular CLI 21.2.2", ANGULAR_CLI.changes)
-    breaking = replace(ANGULAR_CLI.changes[3], breaking=True)
-    assert not claims_breaking("Breaking changes to the builder", [*ANGULAR_CLI.changes, breaking])
-
-
-@given(
-    st.sampled_from([c for c in CHANGES.changes if not is_release_commit(c.subject)]),
-    st.booleans(),
-    st.sampled_from(["", "Thanks to everyone who helped."]),
-)
-def test_a_sentence_naming_any_change_is_kept(change: Change, title: bool, hollow: str) -> None:
-    named = (change.pr_title or change.description) if title else change.description
-    if terms(named) - {t for t in terms(named) if t[:1].isdigit()}:  # "2.13.0" alone names nothing
-        summary = f"This release: {named}. {hollow}".strip()
-        assert substance(summary, CHANGES) == f"This release: {named}."
-
-
-def test_faithful_sentences_as_a_summary_are_mostly_kept() -> None:
-    """Of the 105 paraphrases read as summary sentences, 4 that say something true are dropped
-    (measured), where the words they name are in no subject; the 2 about the release alone are right
-    to go. A dropped opening gives the offline summary, which is never wrong."""
-    dropped = [p for p in PARAPHRASES + CLAUSES + HARD if substance(p, CHANGES) != p]
-    assert dropped == [
-        "Version 2.13.0 is ready for release.",
-        "The minimum supported Rust version is now 1.87.0.",
-        "Everything is ready for the 2.13.0 release.",
-        "Alpine Linux users get Python packages from the package index again.",
-        "Diagnostics now use spans and structured events.",
-        "Rust 1.87 or newer is needed to build.",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("title", "wrong"),
-    [
-        ("Commitizen 4.0.0 Release Notes", True),  # the 1.5B model's title of v4.10.0
-        ("Commitizen 4.10.0 Release Notes", False),
-        ("Commitizen v4.10.0", False),
-        ("Commitizen: amend! prefixes and line length warnings", False),
-    ],
-)
-def test_a_title_naming_another_release_is_wrong(title: str, wrong: bool) -> None:
-    assert names_another_version(title, COMMITIZEN) is wrong
 
 
 def test_what_the_0_5b_model_copied_of_headers_and_headings_is_undone() -> None:
