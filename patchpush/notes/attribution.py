@@ -11,11 +11,13 @@ cite that explains it best (`KEEP_SHARE`). When none of its cited lines does, it
 that clearly explains it (`CLEAR_LEAD` times or `CLEAR_MARGIN` ahead of the next), or, when no line
 does, it is replaced by the offline writer's items for its refs. So is an item one of whose clauses
 is about a line it does not cite (`_mixes`): small models splice two neighbouring changes into one;
-and so is an item that drops the "avoid" or "don't" of every change it cites (`_inverts`). A last
-clause of consequences no line speaks of ("..., which can help prevent security vulnerabilities") is
-cut off (`trim`).
-Measured on real ranges by `bench/llm_quality.py`; the paraphrase cases that pin the false alarms are
-in `tests/notes/test_attribution.py`.
+and so is an item that drops the "avoid" or "don't" of every change it cites (`_inverts`).
+
+What a model adds to a true item goes: a last clause of consequences its changes never state
+("..., which can help prevent security vulnerabilities", `trim`), a last "in the `Init` command"
+taken from another line (`unplace`), a copied commit header. Every rule comes from what a real model
+published (`bench/llm_quality.py`, answers in `bench/answers/`); the paraphrase cases that pin the
+false alarms are in `tests/notes/test_attribution.py`. The title and summary: `headline.py`.
 """
 
 from __future__ import annotations
