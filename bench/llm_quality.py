@@ -12,6 +12,7 @@ per range:
   change lines, a method independent of the writer's word-stem check) a change they cite.
 * in_section=N/M: typed changes sitting in the section of their type (the offline writer's).
 * once=yes: every change of the range in exactly one item, like the offline writer's notes.
+* title, summary: the model's, or the offline writer's where the model's did not pass `headline.py`.
 
 Requests go through a local recording proxy (the loopback fake server, answering from the real model),
 so `--cache DIR` keeps the model's answers: a second run with changed checks replays them without the
@@ -174,7 +175,9 @@ def main() -> int:
                 f"seconds={seconds:.0f} faithful={faithful}/{items} "
                 f"(offline {offline_faithful}/{offline_items}) "
                 f"in_section={in_section}/{typed} "
-                f"once={'yes' if once else 'no'}",
+                f"once={'yes' if once else 'no'} "
+                f"title={'offline' if notes.title == offline.title else 'model'} "
+                f"summary={'offline' if notes.summary == offline.summary else 'model'}",
                 flush=True,
             )
             for warning in r.warnings:
