@@ -63,7 +63,9 @@ def substance(summary: str, changes: ChangeSet) -> str:
     v2.11.0's summary with "Prepare for the release of version 2.11.0 by preparing for the release of
     version 2.11.0." and closed it with "The sections are divided into two: Maintenance." It says
     something wrong when it names a version that no change it names carries: "This release updates the
-    Angular CLI to version 10.31.0" (10.31.0 was pnpm's)."""
+    Angular CLI to version 10.31.0" (10.31.0 was pnpm's). And it echoes the prompt when it holds a word
+    of its format that no change holds: "fixes in the JSON matching schema used by Vite" (0.5B, vite
+    v8.2.2; the prompt asks for "JSON matching the schema")."""
     release = [x.subject for x in changes.left_out] + [
         c.subject for c in changes.changes if is_release_commit(c.subject)
     ]
@@ -71,6 +73,7 @@ def substance(summary: str, changes: ChangeSet) -> str:
     # What a change is, not its body: a body can hold any word ("two", "sections").
     lines = [terms(head(c)) for c in changes.changes if not is_release_commit(c.subject)]
     described = set().union(*lines)
+    echoed = _PROMPT_FORMAT - described - {t for c in changes.changes for t in terms(c.body)}
     kept = []
     for n, sentence in enumerate(_SENTENCE_END.split(summary.strip())):
         said = {t for t in terms(sentence) - ignored if not t.isdigit()}  # "3 fixes", "(2)"
@@ -78,7 +81,7 @@ def substance(summary: str, changes: ChangeSet) -> str:
         versions = said - words
         # Every version it names is carried by a change the sentence names by another word too.
         grounded = all(any(v in line and words & line for line in lines) for v in versions)
-        if words & described and grounded:
+        if words & described and grounded and not words & echoed:
             kept.append(sentence)
         elif n == 0:
             return ""
@@ -86,6 +89,8 @@ def substance(summary: str, changes: ChangeSet) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# The words of the prompts (`prompts/notes.toml`) about the answer's format, which no release is about.
+_PROMPT_FORMAT = terms("JSON schema untrusted refs compact")
 # What a summary says of the notes themselves, which any body may hold too ("sections", "below").
 _ABOUT_THE_NOTES = terms(
     "section divided categories category below following includes summary summarizes overview "

@@ -24,3 +24,4 @@ VITE = ChangeSet.from_json((DATA.parent / "llm-vite" / "changeset-8.1.4.json").r
 COMMITIZEN = ChangeSet.from_json((DATA.parent / "llm-commitizen" / "changeset-4.10.0.json").read_text())
 GIT_CLIFF_2_11 = ChangeSet.from_json((DATA / "changeset-2.11.0.json").read_text())
 ANGULAR_CLI = ChangeSet.from_json((DATA.parent / "llm-angular-cli" / "changeset-21.2.2.json").read_text())
+VITE_8_2_2 = ChangeSet.from_json((DATA.parent / "llm-vite" / "changeset-8.2.2.json").read_text())

@@ -13,7 +13,16 @@ from patchpush.collect.conventional import is_release_commit
 from patchpush.models import Change, ChangeSet
 from patchpush.notes.attribution import terms
 from patchpush.notes.headline import claims_breaking, is_raw_subject, names_another_version, substance
-from tests.notes.ranges import ANGULAR_CLI, CHANGES, CLAUSES, COMMITIZEN, GIT_CLIFF_2_11, HARD, PARAPHRASES
+from tests.notes.ranges import (
+    ANGULAR_CLI,
+    CHANGES,
+    CLAUSES,
+    COMMITIZEN,
+    GIT_CLIFF_2_11,
+    HARD,
+    PARAPHRASES,
+    VITE_8_2_2,
+)
 
 
 @pytest.mark.parametrize(
@@ -117,3 +126,15 @@ def test_faithful_sentences_as_a_summary_are_mostly_kept() -> None:
 )
 def test_a_title_naming_another_release_is_wrong(title: str, wrong: bool) -> None:
     assert names_another_version(title, COMMITIZEN) is wrong
+
+
+def test_a_summary_echoing_the_prompt_is_not_about_the_release() -> None:
+    # The 0.5B model's summary of vite v8.2.2; the prompt asks for "JSON matching the schema". JSON
+    # alone is a word of the release ("use JSON import attributes"), the schema is not.
+    echo = (
+        "Release 8.2.2 includes several changes to improve JSON matching in the generated README, "
+        "as well as several fixes in the JSON matching schema used by Vite."
+    )
+    assert substance(echo, VITE_8_2_2) == ""
+    true = "Vite 8.2.2 uses JSON import attributes and respects resolve.preserveSymlinks."
+    assert substance(true, VITE_8_2_2) == true
