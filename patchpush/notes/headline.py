@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from patchpush.collect.conventional import is_release_commit
 from patchpush.models import Change, ChangeSet
 from patchpush.notes.attribution import WORD, head, terms
+from patchpush.notes.offline import BREAKING, section_of
 
 _HEADER = re.compile(r"^[a-z]+(?:\([^()]*\))?!?:\s")  # a Conventional Commit header: "chore(release): "
 _PR_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
@@ -24,13 +25,23 @@ def _plain(text: str) -> str:
     return " ".join(WORD.findall(_PR_SUFFIX.sub("", text).lower()))
 
 
-def claims_breaking(text: str, changes: Sequence[Change]) -> bool:
-    """A title or summary that speaks of breaking changes in a release that has none (the 0.5B model
-    titled angular-cli v21.2.2 "Angular CLI Breaking Changes")."""
-    return _BREAKING.search(text) is not None and not any(c.breaking for c in changes)
+def claims_missing_kind(text: str, changes: Sequence[Change]) -> bool:
+    """A title or summary that speaks of a kind of change the release has none of: breaking changes,
+    security fixes or deprecations (the 0.5B model titled angular-cli v21.2.2 "Angular CLI Breaking
+    Changes"; the 1.5B model summed up v21.2.1 with "security enhancements")."""
+    breaking = any(c.breaking for c in changes)
+    kinds = {section_of(c) for c in changes}
+    return any(
+        claim.search(text) is not None and not (breaking if kind == BREAKING else kind in kinds)
+        for kind, claim in _KIND_CLAIMS
+    )
 
 
-_BREAKING = re.compile(r"\bbreaking\b", re.IGNORECASE)
+_KIND_CLAIMS = (
+    (BREAKING, re.compile(r"\bbreaking\b", re.IGNORECASE)),
+    ("Security", re.compile(r"\b(?:security|vulnerab\w*|CVE)\b", re.IGNORECASE)),
+    ("Deprecations", re.compile(r"\bdeprecat\w*", re.IGNORECASE)),
+)
 
 
 def names_another_version(title: str, changes: ChangeSet) -> bool:
@@ -81,7 +92,12 @@ def substance(summary: str, changes: ChangeSet) -> str:
         versions = said - words
         # Every version it names is carried by a change the sentence names by another word too.
         grounded = all(any(v in line and words & line for line in lines) for v in versions)
-        if words & described and grounded and not words & echoed:
+        if (
+            words & described
+            and grounded
+            and not words & echoed
+            and not claims_missing_kind(sentence, changes.changes)
+        ):
             kept.append(sentence)
         elif n == 0:
             return ""

@@ -198,12 +198,10 @@ class _Run:
         offline = write_offline(changes)
         if _is_english(self.config.language):
             summary = headline.substance(summary, changes)
-            if headline.claims_breaking(title, changes.changes) or headline.names_another_version(
+            if headline.claims_missing_kind(title, changes.changes) or headline.names_another_version(
                 title, changes
             ):
                 title = ""
-            if headline.claims_breaking(summary, changes.changes):
-                summary = ""
         if not title or headline.is_raw_subject(title, subjects):
             title = offline.title
         if not summary or headline.is_raw_subject(summary, subjects) or _ECHO.search(summary):

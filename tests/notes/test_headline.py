@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from patchpush.collect.conventional import is_release_commit
 from patchpush.models import Change, ChangeSet
 from patchpush.notes.attribution import terms
-from patchpush.notes.headline import claims_breaking, is_raw_subject, names_another_version, substance
+from patchpush.notes.headline import claims_missing_kind, is_raw_subject, names_another_version, substance
 from tests.notes.ranges import (
     ANGULAR_CLI,
     CHANGES,
@@ -73,6 +73,11 @@ def test_a_title_that_is_a_commit_subject_or_header_is_raw(text: str, raw: bool)
             "Version 21.2.2 updates pnpm to 10.31.0. It also updates the Angular CLI to version 3.0.2.",
             "Version 21.2.2 updates pnpm to 10.31.0.",
         ),
+        (  # as the 1.5B model summed up angular-cli v21.2.1: no change of the release is about security
+            ANGULAR_CLI,
+            "This release updates pnpm to 10.31.0. It brings build tools updates and security enhancements.",
+            "This release updates pnpm to 10.31.0.",
+        ),
     ],
 )
 def test_a_summary_keeps_only_the_sentences_that_say_something_true(
@@ -81,11 +86,16 @@ def test_a_summary_keeps_only_the_sentences_that_say_something_true(
     assert substance(summary, changes) == kept
 
 
-def test_only_a_release_with_a_breaking_change_may_claim_one() -> None:
-    assert claims_breaking("Angular CLI Breaking Changes", ANGULAR_CLI.changes)
-    assert not claims_breaking("Angular CLI 21.2.2", ANGULAR_CLI.changes)
+def test_only_a_release_with_a_kind_of_change_may_claim_it() -> None:
+    assert claims_missing_kind("Angular CLI Breaking Changes", ANGULAR_CLI.changes)
+    assert not claims_missing_kind("Angular CLI 21.2.2", ANGULAR_CLI.changes)
     breaking = replace(ANGULAR_CLI.changes[3], breaking=True)
-    assert not claims_breaking("Breaking changes to the builder", [*ANGULAR_CLI.changes, breaking])
+    assert not claims_missing_kind("Breaking changes to the builder", [*ANGULAR_CLI.changes, breaking])
+    # The 1.5B model's summary of angular-cli v21.2.1, which has no security change.
+    assert claims_missing_kind("Updates to build tools and security enhancements.", ANGULAR_CLI.changes)
+    assert not claims_missing_kind("Updates to build tools.", ANGULAR_CLI.changes)
+    security = replace(ANGULAR_CLI.changes[3], type="security")
+    assert not claims_missing_kind("A security fix.", [*ANGULAR_CLI.changes, security])
 
 
 @given(
