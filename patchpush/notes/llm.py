@@ -193,6 +193,10 @@ class _Run:
         if missing:  # coverage: the offline writer describes what the model left out, in its own sections
             for section in write_offline(replace(changes, changes=missing)).sections:
                 sections.setdefault(section.title, []).extend(section.items)
+        if 2 * len(missing) > len(changes.changes):
+            # A model that described less than half of the release sums up that part: the 0.5B model
+            # wrote one item of commitizen v4.10.0's 36 and summed it up as the whole.
+            summary = ""
         subjects = [s for c in changes.changes for s in (c.subject, c.description, c.pr_title or "")]
         subjects += [x.subject for x in changes.left_out]
         offline = write_offline(changes)

@@ -557,6 +557,19 @@ def test_a_summary_that_repeats_the_outline_is_replaced(srv: OpenAIServer) -> No
     assert notes.summary == write_offline(changes).summary
 
 
+def test_a_model_that_described_less_than_half_does_not_sum_up_the_release(
+    srv: OpenAIServer, small: ChangeSet
+) -> None:
+    # The 0.5B model wrote one item of commitizen v4.10.0's 36 and summed up the release as that one.
+    item = {"text": "The users endpoint is new", "refs": ["1"]}
+    sections = [{"title": "Features", "items": [item]}]
+    body = {"title": "T", "summary": "Adds a users endpoint.", "sections": sections}
+    srv.script(Reply.content(json.dumps(body)))
+    notes = LlmWriter(config=config(srv)).write(small)
+    assert notes.report.writer == "llm" and notes.report.added_for_coverage == 2
+    assert notes.summary == write_offline(small).summary
+
+
 def test_a_failed_summary_call_keeps_the_checked_items(srv: OpenAIServer) -> None:
     def no_summary(request: dict[str, Any]) -> str | Reply:
         if request["response_format"]["json_schema"]["name"] == "notes_summary":
@@ -588,7 +601,10 @@ def test_a_summary_announcing_what_never_came_loses_that_sentence(
     srv: OpenAIServer, small: ChangeSet, summary: str, published: str | None
 ) -> None:
     # The 1.5B model's summary of angular-cli v21.2.2 ended "The most significant changes are:".
-    srv.script(Reply.content(json.dumps({"title": "Widgets 2.0", "summary": summary, "sections": []})))
+    def with_summary(request: dict[str, Any]) -> str:
+        return json.dumps({**json.loads(grounded(request)), "summary": summary})
+
+    srv.responder = with_summary
     notes = LlmWriter(config=config(srv)).write(small)
     assert notes.summary == (published or write_offline(small).summary)
 
