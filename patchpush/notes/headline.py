@@ -29,12 +29,14 @@ def claims_missing_kind(text: str, changes: Sequence[Change]) -> bool:
     """A title or summary that speaks of a kind of change the release has none of: breaking changes,
     security fixes or deprecations (the 0.5B model titled angular-cli v21.2.2 "Angular CLI Breaking
     Changes"; the 1.5B model summed up v21.2.1 with "security enhancements")."""
+    return any(claim.search(text) is not None for claim in _absent_kind_claims(changes))
+
+
+def _absent_kind_claims(changes: Sequence[Change]) -> list[re.Pattern[str]]:
+    """The claims of the kinds of change the release has none of."""
     breaking = any(c.breaking for c in changes)
     kinds = {section_of(c) for c in changes}
-    return any(
-        claim.search(text) is not None and not (breaking if kind == BREAKING else kind in kinds)
-        for kind, claim in _KIND_CLAIMS
-    )
+    return [claim for kind, claim in _KIND_CLAIMS if not (breaking if kind == BREAKING else kind in kinds)]
 
 
 _KIND_CLAIMS = (
@@ -77,14 +79,17 @@ def substance(summary: str, changes: ChangeSet) -> str:
     Angular CLI to version 10.31.0" (10.31.0 was pnpm's). And it echoes the prompt when it holds a word
     of its format that no change holds: "fixes in the JSON matching schema used by Vite" (0.5B, vite
     v8.2.2; the prompt asks for "JSON matching the schema")."""
-    release = [x.subject for x in changes.left_out] + [
-        c.subject for c in changes.changes if is_release_commit(c.subject)
-    ]
+    release = [x.subject for x in changes.left_out]
+    lines = []  # what each change is, not its body: a body can hold any word ("two", "sections")
+    for c in changes.changes:
+        if is_release_commit(c.subject):
+            release.append(c.subject)
+        else:
+            lines.append(terms(head(c)))
     ignored = {t for s in release for t in terms(s)} | terms(changes.head_tag or "") | _ABOUT_THE_NOTES
-    # What a change is, not its body: a body can hold any word ("two", "sections").
-    lines = [terms(head(c)) for c in changes.changes if not is_release_commit(c.subject)]
     described = set().union(*lines)
     echoed = _PROMPT_FORMAT - described - {t for c in changes.changes for t in terms(c.body)}
+    absent = _absent_kind_claims(changes.changes)
     kept = []
     for n, sentence in enumerate(_SENTENCE_END.split(summary.strip())):
         said = {t for t in terms(sentence) - ignored if not t.isdigit()}  # "3 fixes", "(2)"
@@ -96,7 +101,7 @@ def substance(summary: str, changes: ChangeSet) -> str:
             words & described
             and grounded
             and not words & echoed
-            and not claims_missing_kind(sentence, changes.changes)
+            and not any(claim.search(sentence) for claim in absent)
         ):
             kept.append(sentence)
         elif n == 0:
