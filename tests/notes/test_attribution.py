@@ -140,12 +140,8 @@ def test_faithful_paraphrases_lose_only_claims_their_change_does_not_make() -> N
     assert [p for p in PARAPHRASES + CLAUSES + HARD if ATTRIBUTOR.trim(p) != p] == []
     # Judged against the change each one cites, 2 of 105 lose a last clause their commit never says:
     # what remains is still right, and the rest is what a reader could not check.
-    trimmed = {p: ATTRIBUTOR.trim(p, [n]) for n, p in enumerate(CLAUSES) if ATTRIBUTOR.trim(p, [n]) != p} | {
-        p: ATTRIBUTOR.trim(p, [n])
-        for texts in (PARAPHRASES, HARD)
-        for n, p in enumerate(texts)
-        if ATTRIBUTOR.trim(p, [n]) != p
-    }
+    judged = {p: ATTRIBUTOR.trim(p, [n]) for ps in (PARAPHRASES, CLAUSES, HARD) for n, p in enumerate(ps)}
+    trimmed = {p: cut for p, cut in judged.items() if cut != p}
     assert trimmed == {
         "dirs_next is replaced by etcetera, which finds the platform directories.": (
             "dirs_next is replaced by etcetera."
